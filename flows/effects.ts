@@ -1,0 +1,71 @@
+import type { Language, MessageKey } from './i18n/index.js';
+
+/**
+ * What a machine asks the world to do. Machines name these as XState actions with params; the engine persists
+ * them in the flow's outbox and runs them as BullMQ jobs. Nothing here holds a secret: a one-time code travels
+ * as a nonce the sending worker turns back into the code.
+ */
+export interface SendSmsEffect {
+  type: 'sendSms';
+  to: string;
+  language: Language;
+  message: MessageKey;
+  params?: Record<string, string | number>;
+  /** Present when the text carries a one-time code. */
+  code?: { nonce: string; length: number };
+}
+
+export interface ScheduleTimerEffect {
+  type: 'scheduleTimer';
+  timer: string;
+  token: string;
+  fireAt: number;
+}
+
+export interface CancelTimerEffect {
+  type: 'cancelTimer';
+  timer: string;
+  token: string;
+}
+
+export interface BlockUserEffect {
+  type: 'blockUser';
+  userId: string;
+  days: number;
+  reason: string;
+}
+
+export interface RecordOutcomeEffect {
+  type: 'recordOutcome';
+  userId: string;
+  outcome: 'success' | 'failure';
+}
+
+export interface AuditEffect {
+  type: 'audit';
+  event: string;
+  userId: string;
+  data?: Record<string, string | number | boolean>;
+}
+
+export type Effect =
+  | SendSmsEffect
+  | ScheduleTimerEffect
+  | CancelTimerEffect
+  | BlockUserEffect
+  | RecordOutcomeEffect
+  | AuditEffect;
+
+export type EffectType = Effect['type'];
+export const EFFECT_TYPES: readonly EffectType[] = [
+  'sendSms',
+  'scheduleTimer',
+  'cancelTimer',
+  'blockUser',
+  'recordOutcome',
+  'audit',
+];
+
+/** The verdicts the API reports. */
+export const STATUSES = ['pending', 'approved', 'denied', 'expired', 'failed', 'fraud', 'canceled'] as const;
+export type VerificationStatus = (typeof STATUSES)[number];

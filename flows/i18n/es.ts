@@ -1,0 +1,24 @@
+import type { MessageKey } from './en.js';
+
+export const es: Record<MessageKey, string> = {
+  'sms.code.reply':
+    '{code} es su código de {service}. Responda {code} para verificar que es usted. Responda 0 si no lo solicitó.',
+  'sms.code.reply-pin':
+    '{code} es su código de {service}. Responda {code} seguido de su PIN para verificar que es usted. Responda 0 si no lo solicitó.',
+  'sms.code.screen':
+    '{code} es su código de {service}. Escríbalo en la pantalla de acceso. No lo comparta con nadie.',
+  'sms.approved': 'Verificación completada. Puede cerrar esta conversación.',
+  'sms.wrong': 'La respuesta no es correcta. Le quedan {remaining} intentos.',
+  'sms.failed': 'La verificación ha fallado. Vuelva a empezar desde la pantalla de acceso.',
+  'sms.expired': 'El código ha caducado. Vuelva a empezar desde la pantalla de acceso.',
+  'sms.unreadable': 'Responda con el código del mensaje anterior, o 0 para denunciar un fraude.',
+  'sms.unreadable-pin':
+    'Responda con el código del mensaje anterior seguido de su PIN, o 0 para denunciar un fraude.',
+  'sms.fraud': 'Gracias. El acceso se ha bloqueado y se ha avisado a su administrador.',
+  'sms.help':
+    '{service}: mensajes para verificar el acceso. Responda STOP para darse de baja. Pueden aplicarse tarifas de mensajes y datos.',
+  'sms.stop':
+    '{service}: se ha dado de baja y no recibirá más mensajes. Responda START para volver a suscribirse.',
+  'sms.start':
+    '{service}: vuelve a estar suscrito a los mensajes de acceso. Responda HELP para ayuda, STOP para darse de baja.',
+};

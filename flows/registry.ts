@@ -1,0 +1,37 @@
+import type { AnyStateMachine, SnapshotFrom } from 'xstate';
+import type { VerificationStatus } from './effects.js';
+import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
+
+export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
+  id: string;
+  version: number;
+  machine: M;
+  /** The verdict a snapshot stands for. */
+  statusOf(snapshot: SnapshotFrom<M>): VerificationStatus;
+}
+
+const stateStatus = (value: unknown): VerificationStatus => {
+  switch (value) {
+    case 'approved':
+    case 'expired':
+    case 'failed':
+    case 'fraud':
+    case 'canceled':
+    case 'denied':
+      return value;
+    default:
+      return 'pending';
+  }
+};
+
+export const smsOtpFlow: FlowDefinition<typeof smsOtpMachine> = {
+  id: SMS_OTP_MACHINE_ID,
+  version: SMS_OTP_MACHINE_VERSION,
+  machine: smsOtpMachine,
+  statusOf: (snapshot) => stateStatus(snapshot.value),
+};
+
+/** Every machine the engine can run, by id. */
+export const flowRegistry: ReadonlyMap<string, FlowDefinition> = new Map<string, FlowDefinition>([
+  [smsOtpFlow.id, smsOtpFlow as unknown as FlowDefinition],
+]);

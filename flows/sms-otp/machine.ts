@@ -1,0 +1,255 @@
+import { and, assign, setup } from 'xstate';
+import type {
+  AuditEffect,
+  BlockUserEffect,
+  CancelTimerEffect,
+  RecordOutcomeEffect,
+  ScheduleTimerEffect,
+  SendSmsEffect,
+} from '../effects.js';
+import type { Language, MessageKey } from '../i18n/index.js';
+
+export const SMS_OTP_MACHINE_ID = 'sms-otp';
+/** Bump when a change would make an old snapshot or event log mean something else. */
+export const SMS_OTP_MACHINE_VERSION = 1;
+
+export interface SmsOtpInput {
+  flowId: string;
+  userId: string;
+  to: string;
+  language: Language;
+  service: string;
+  pinRequired: boolean;
+  twoWay: boolean;
+  codeLength: number;
+  ttlMs: number;
+  maxAttempts: number;
+  maxSends: number;
+  fraudBlockDays: number;
+  /** Time, the first code and the expiry timer's token come from outside: the machine stays pure. */
+  at: number;
+  nonce: string;
+  codeDigest: string;
+  timerToken: string;
+}
+
+export interface SmsOtpContext extends Omit<SmsOtpInput, 'at' | 'nonce' | 'codeDigest' | 'timerToken'> {
+  code: { nonce: string; digest: string; expiresAt: number };
+  timerToken: string;
+  attempts: number;
+  sends: number;
+  reason: string | null;
+}
+
+/** An answer is judged outside (keyed digest, scrypt PIN check); the event carries only the facts. */
+export interface AnswerFacts {
+  codeDigest: string;
+  pinOk: boolean;
+}
+
+export type SmsReplyFacts = ({ kind: 'answer' } & AnswerFacts) | { kind: 'fraud' } | { kind: 'unreadable' };
+
+export type SmsOtpEvent =
+  | { type: 'REPLY'; at: number; reply: SmsReplyFacts }
+  | ({ type: 'CHECK'; at: number } & AnswerFacts)
+  | { type: 'RESEND'; at: number; nonce: string; codeDigest: string; timerToken: string }
+  | { type: 'TIMEOUT'; timer: string; token: string }
+  | { type: 'DELIVERY'; at: number; status: string }
+  | { type: 'OPTED_OUT'; at: number }
+  | { type: 'CANCEL'; at: number };
+
+export const EXPIRY_TIMER = 'expiry';
+
+type Ctx = { context: SmsOtpContext };
+
+function answerOf(event: SmsOtpEvent): AnswerFacts | null {
+  if (event.type === 'CHECK') return event;
+  if (event.type === 'REPLY' && event.reply.kind === 'answer') return event.reply;
+  return null;
+}
+
+// Parameterised action objects, so each named action stays one effect the engine can persist.
+const textTo = (
+  message: MessageKey,
+  extra: (c: SmsOtpContext) => Partial<Omit<SendSmsEffect, 'type'>> = () => ({}),
+) => ({
+  type: 'sendSms' as const,
+  params: ({ context }: Ctx) => ({ to: context.to, language: context.language, message, ...extra(context) }),
+});
+const textCode = {
+  type: 'sendSms' as const,
+  params: ({ context }: Ctx) => ({
+    to: context.to,
+    language: context.language,
+    message: codeMessage(context),
+    params: { service: context.service },
+    code: { nonce: context.code.nonce, length: context.codeLength },
+  }),
+};
+const scheduleExpiry = {
+  type: 'scheduleTimer' as const,
+  params: ({ context }: Ctx) => ({
+    timer: EXPIRY_TIMER,
+    token: context.timerToken,
+    fireAt: context.code.expiresAt,
+  }),
+};
+const stopExpiry = {
+  type: 'cancelTimer' as const,
+  params: ({ context }: Ctx) => ({ timer: EXPIRY_TIMER, token: context.timerToken }),
+};
+const remaining = (c: SmsOtpContext) => ({ params: { remaining: c.maxAttempts - c.attempts } });
+const outcome = (result: 'success' | 'failure') => ({
+  type: 'recordOutcome' as const,
+  params: ({ context }: Ctx) => ({ userId: context.userId, outcome: result }),
+});
+
+function codeMessage(context: SmsOtpContext): MessageKey {
+  if (!context.twoWay) return 'sms.code.screen';
+  return context.pinRequired ? 'sms.code.reply-pin' : 'sms.code.reply';
+}
+
+export const smsOtpMachine = setup({
+  types: {} as { context: SmsOtpContext; events: SmsOtpEvent; input: SmsOtpInput },
+  actions: {
+    sendSms: (_, _params: Omit<SendSmsEffect, 'type'>) => {},
+    scheduleTimer: (_, _params: Omit<ScheduleTimerEffect, 'type'>) => {},
+    cancelTimer: (_, _params: Omit<CancelTimerEffect, 'type'>) => {},
+    blockUser: (_, _params: Omit<BlockUserEffect, 'type'>) => {},
+    recordOutcome: (_, _params: Omit<RecordOutcomeEffect, 'type'>) => {},
+    audit: (_, _params: Omit<AuditEffect, 'type'>) => {},
+    // A wrong answer counts across resends: nothing in the machine ever lowers it.
+    countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
+  },
+  guards: {
+    late: ({ context, event }) => 'at' in event && event.at >= context.code.expiresAt,
+    correct: ({ context, event }) => {
+      const answer = answerOf(event);
+      return answer !== null && answer.codeDigest === context.code.digest && answer.pinOk;
+    },
+    isAnswer: ({ event }) => answerOf(event) !== null,
+    isTextReply: ({ event }) => event.type === 'REPLY',
+    lastTry: ({ context }) => context.attempts + 1 >= context.maxAttempts,
+    isFraud: ({ event }) => event.type === 'REPLY' && event.reply.kind === 'fraud',
+    currentTimer: ({ context, event }) =>
+      event.type === 'TIMEOUT' && event.timer === EXPIRY_TIMER && event.token === context.timerToken,
+    canResend: ({ context }) => context.sends < context.maxSends,
+    deliveryFailed: ({ event }) =>
+      event.type === 'DELIVERY' && (event.status === 'failed' || event.status === 'undelivered'),
+  },
+}).createMachine({
+  id: SMS_OTP_MACHINE_ID,
+  context: ({ input }) => ({
+    flowId: input.flowId,
+    userId: input.userId,
+    to: input.to,
+    language: input.language,
+    service: input.service,
+    pinRequired: input.pinRequired,
+    twoWay: input.twoWay,
+    codeLength: input.codeLength,
+    ttlMs: input.ttlMs,
+    maxAttempts: input.maxAttempts,
+    maxSends: input.maxSends,
+    fraudBlockDays: input.fraudBlockDays,
+    code: { nonce: input.nonce, digest: input.codeDigest, expiresAt: input.at + input.ttlMs },
+    timerToken: input.timerToken,
+    attempts: 0,
+    sends: 1,
+    reason: null,
+  }),
+  initial: 'pending',
+  states: {
+    pending: {
+      entry: [textCode, scheduleExpiry],
+      on: {
+        REPLY: [
+          { guard: 'late', target: 'expired', actions: [stopExpiry, textTo('sms.expired')] },
+          { guard: 'isFraud', target: 'fraud' },
+          { guard: 'correct', target: 'approved', actions: textTo('sms.approved') },
+          {
+            guard: and(['isAnswer', 'lastTry']),
+            target: 'failed',
+            actions: ['countAttempt', textTo('sms.failed')],
+          },
+          { guard: 'isAnswer', actions: ['countAttempt', textTo('sms.wrong', remaining)] },
+          {
+            actions: textTo('sms.unreadable', (c) =>
+              c.pinRequired ? { message: 'sms.unreadable-pin' } : {},
+            ),
+          },
+        ],
+        // A code typed on a screen: the answer is the API's response, so no text goes back.
+        CHECK: [
+          { guard: 'late', target: 'expired', actions: stopExpiry },
+          { guard: 'correct', target: 'approved' },
+          { guard: 'lastTry', target: 'failed', actions: 'countAttempt' },
+          { actions: 'countAttempt' },
+        ],
+        RESEND: {
+          guard: 'canResend',
+          actions: [
+            stopExpiry,
+            assign(({ context, event }) => ({
+              code: { nonce: event.nonce, digest: event.codeDigest, expiresAt: event.at + context.ttlMs },
+              timerToken: event.timerToken,
+              sends: context.sends + 1,
+            })),
+            textCode,
+            scheduleExpiry,
+          ],
+        },
+        TIMEOUT: { guard: 'currentTimer', target: 'expired' },
+        DELIVERY: {
+          guard: 'deliveryFailed',
+          target: 'failed',
+          actions: assign({ reason: 'undeliverable' }),
+        },
+        OPTED_OUT: { target: 'failed', actions: assign({ reason: 'opted-out' }) },
+        CANCEL: { target: 'canceled', actions: stopExpiry },
+      },
+    },
+    // Not final: a late reply still gets the polite "expired" answer.
+    expired: {
+      entry: assign({ reason: 'expired' }),
+      on: { REPLY: { guard: 'isAnswer', actions: textTo('sms.expired') } },
+    },
+    approved: {
+      type: 'final',
+      entry: [stopExpiry, outcome('success')],
+    },
+    failed: {
+      type: 'final',
+      entry: [
+        stopExpiry,
+        assign({ reason: ({ context }) => context.reason ?? 'too-many-attempts' }),
+        outcome('failure'),
+      ],
+    },
+    fraud: {
+      type: 'final',
+      entry: [
+        stopExpiry,
+        assign({ reason: 'reported-by-user' }),
+        textTo('sms.fraud'),
+        {
+          type: 'blockUser',
+          params: ({ context }) => ({
+            userId: context.userId,
+            days: context.fraudBlockDays,
+            reason: 'fraud-report',
+          }),
+        },
+        {
+          type: 'audit',
+          params: ({ context }) => ({
+            event: 'fraud.reported',
+            userId: context.userId,
+            data: { flowId: context.flowId, channel: 'sms' },
+          }),
+        },
+      ],
+    },
+    canceled: { type: 'final', entry: assign({ reason: 'canceled' }) },
+  },
+});

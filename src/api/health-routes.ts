@@ -1,0 +1,24 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { MessagingCarrier } from '../carriers/messaging-port.js';
+
+/** `/healthz`: the process answers. `/readyz`: it can do its job (Redis, workers, carrier). */
+export function healthRoutes(deps: {
+  redis: Redis;
+  workersRunning: () => boolean;
+  carrier: () => MessagingCarrier;
+}): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_request, reply) => {
+      const redis = await deps.redis
+        .ping()
+        .then((pong) => ({ ok: pong === 'PONG', detail: 'ping' }))
+        .catch((err: Error) => ({ ok: false, detail: err.message }));
+      const workers = { ok: deps.workersRunning(), detail: deps.workersRunning() ? 'running' : 'stopped' };
+      const carrier = { name: deps.carrier().name, ...deps.carrier().readiness() };
+      const ok = redis.ok && workers.ok && carrier.ok;
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', checks: { redis, workers, carrier } });
+    });
+  };
+}

@@ -1,0 +1,39 @@
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Config } from './config/load-config.js';
+import type { Logger } from './log.js';
+import type { bearerAuth } from './api/bearer-auth.js';
+import { installErrorHandler } from './api/error-handler.js';
+
+/**
+ * The HTTP shell: limits, parsers, error shape, security headers. Routes are plugins handed in by the runtime,
+ * so tests and the benchmark build the same app.
+ */
+export async function buildApp(
+  config: Pick<Config, 'bodyLimitBytes' | 'trustProxy'>,
+  logger: Logger,
+  plugins: { public: FastifyPluginAsync[]; authenticated: { auth: ReturnType<typeof bearerAuth>; routes: FastifyPluginAsync[] } },
+): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  installErrorHandler(app);
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+  for (const plugin of plugins.public) await app.register(plugin);
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', plugins.authenticated.auth);
+    for (const plugin of plugins.authenticated.routes) await scope.register(plugin);
+  });
+  return app;
+}

@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { z } from 'zod';
+import { configSchema, type RawConfig } from './schema.js';
+
+export type CarrierName = 'simulator' | 'signalwire-cxml' | 'signalwire-relay';
+
+export interface Config {
+  env: RawConfig['NODE_ENV'];
+  host: string;
+  port: number;
+  publicUrl: string;
+  logLevel: RawConfig['LOG_LEVEL'];
+  dataDir: string;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  apiKey: string;
+  apiKeyGenerated: boolean;
+  signingKey: string;
+  secretKey: string;
+  carrier: CarrierName;
+  signalwire: {
+    spaceUrl: string | undefined;
+    projectId: string | undefined;
+    apiToken: string | undefined;
+    fromNumber: string;
+    relayTopics: string[];
+    connectTimeoutMs: number;
+  };
+  otp: {
+    length: number;
+    ttlSeconds: number;
+    maxAttempts: number;
+    maxSendsPerFlow: number;
+    smsMode: 'two-way' | 'one-way';
+  };
+  sendLimit: { count: number; windowSeconds: number };
+  fraudBlockDays: number;
+  lockout: { threshold: number; minutes: number };
+  phones: { allowedCountries: string[]; defaultCountry: string };
+  serviceName: string;
+  defaultLanguage: 'en' | 'es';
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  sweep: { intervalMs: number; graceMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** The simulator's service number: a fictional NANP number reserved for examples. */
+export const SIMULATOR_SERVICE_NUMBER = '+12025550100';
+
+/**
+ * Reads the configuration once: an optional JSON file (CONFIG_FILE) overlaid by the environment. Every problem is
+ * collected and thrown together so the operator fixes them in one go. The result is frozen.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const fromFile = env.CONFIG_FILE ? readConfigFile(env.CONFIG_FILE) : {};
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue));
+  return deepFreeze(resolveConfig(parsed.data));
+}
+
+function resolveConfig(raw: RawConfig): Config {
+  const problems: string[] = [];
+  const production = raw.NODE_ENV === 'production';
+  const carrier: CarrierName =
+    raw.CARRIER ?? (raw.SIGNALWIRE_PROJECT_ID && raw.SIGNALWIRE_API_TOKEN ? 'signalwire-cxml' : 'simulator');
+  if (production) {
+    for (const key of ['API_KEY', 'SIGNING_KEY', 'SECRET_KEY', 'PUBLIC_URL', 'REDIS_URL'] as const) {
+      if (!raw[key]) problems.push(`${key}: required when NODE_ENV=production`);
+    }
+    if (carrier === 'simulator')
+      problems.push('CARRIER: the simulator cannot be used when NODE_ENV=production');
+  }
+  if (carrier !== 'simulator') {
+    const needed = ['SIGNALWIRE_PROJECT_ID', 'SIGNALWIRE_API_TOKEN', 'SIGNALWIRE_FROM_NUMBER'] as const;
+    for (const key of needed) if (!raw[key]) problems.push(`${key}: required when CARRIER=${carrier}`);
+    if (carrier === 'signalwire-cxml') {
+      if (!raw.SIGNALWIRE_SPACE_URL)
+        problems.push('SIGNALWIRE_SPACE_URL: required when CARRIER=signalwire-cxml');
+      if (!raw.SIGNING_KEY) problems.push('SIGNING_KEY: required when CARRIER=signalwire-cxml');
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const dataDir = resolve(raw.DATA_DIR);
+  const publicUrl = (raw.PUBLIC_URL ?? `http://${raw.HOST}:${raw.PORT}`).replace(/\/+$/, '');
+  return {
+    env: raw.NODE_ENV,
+    host: raw.HOST,
+    port: raw.PORT,
+    publicUrl,
+    logLevel: raw.LOG_LEVEL,
+    dataDir,
+    redisUrl: raw.REDIS_URL,
+    redisPrefix: raw.REDIS_PREFIX,
+    apiKey: raw.API_KEY ?? randomBytes(24).toString('base64url'),
+    apiKeyGenerated: !raw.API_KEY,
+    // The simulator signs with the same key; development keys persist so in-flight flows survive a restart.
+    signingKey: raw.SIGNING_KEY ?? persistedDevSecret(dataDir, 'signing-key'),
+    secretKey: raw.SECRET_KEY ?? persistedDevSecret(dataDir, 'secret-key'),
+    carrier,
+    signalwire: {
+      spaceUrl: raw.SIGNALWIRE_SPACE_URL?.replace(/\/+$/, ''),
+      projectId: raw.SIGNALWIRE_PROJECT_ID,
+      apiToken: raw.SIGNALWIRE_API_TOKEN,
+      fromNumber: raw.SIGNALWIRE_FROM_NUMBER ?? SIMULATOR_SERVICE_NUMBER,
+      relayTopics: raw.SIGNALWIRE_RELAY_TOPICS,
+      connectTimeoutMs: raw.CARRIER_CONNECT_TIMEOUT_MS,
+    },
+    otp: {
+      length: raw.OTP_LENGTH,
+      ttlSeconds: raw.OTP_TTL_SECONDS,
+      maxAttempts: raw.MAX_ATTEMPTS,
+      maxSendsPerFlow: raw.MAX_SENDS_PER_FLOW,
+      smsMode: raw.SMS_MODE,
+    },
+    sendLimit: { count: raw.SEND_LIMIT, windowSeconds: raw.SEND_LIMIT_WINDOW_SECONDS },
+    fraudBlockDays: raw.FRAUD_BLOCK_DAYS,
+    lockout: { threshold: raw.LOCKOUT_THRESHOLD, minutes: raw.LOCKOUT_MINUTES },
+    phones: {
+      allowedCountries: raw.ALLOWED_COUNTRIES.map((c) => c.toUpperCase()),
+      defaultCountry: raw.DEFAULT_COUNTRY,
+    },
+    serviceName: raw.SERVICE_NAME,
+    defaultLanguage: raw.DEFAULT_LANGUAGE,
+    trustProxy: raw.TRUST_PROXY,
+    bodyLimitBytes: raw.BODY_LIMIT_BYTES,
+    sweep: { intervalMs: raw.SWEEP_INTERVAL_MS, graceMs: raw.SWEEP_GRACE_MS },
+  };
+}
+
+function persistedDevSecret(dataDir: string, name: string): string {
+  const file = join(dataDir, name);
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= 16) return existing;
+  } catch {
+    // first run: create it below
+  }
+  const value = randomBytes(32).toString('base64url');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  try {
+    const data: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('must hold a JSON object');
+    return data as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError([`CONFIG_FILE (${path}): ${(error as Error).message}`]);
+  }
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

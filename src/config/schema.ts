@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number, dflt: number) =>
+  z.coerce.number().int().min(min).max(max).default(dflt);
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+const secret = z.string().min(16, 'must be at least 16 characters');
+
+/** Every setting, with its default and its safe bounds (DESIGN section 6). Keys are the environment names. */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535, 3000),
+  PUBLIC_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./var'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('mfa'),
+  API_KEY: secret.optional(),
+  SIGNING_KEY: secret.optional(),
+  SECRET_KEY: secret.optional(),
+  CARRIER: z.enum(['simulator', 'signalwire-cxml', 'signalwire-relay']).optional(),
+  SIGNALWIRE_SPACE_URL: z.url().optional(),
+  SIGNALWIRE_PROJECT_ID: z.string().min(1).optional(),
+  SIGNALWIRE_API_TOKEN: z.string().min(1).optional(),
+  SIGNALWIRE_FROM_NUMBER: z.string().min(1).optional(),
+  SIGNALWIRE_RELAY_TOPICS: list.default(['office']),
+  CARRIER_CONNECT_TIMEOUT_MS: int(1000, 60000, 10000),
+  OTP_LENGTH: int(6, 10, 6),
+  OTP_TTL_SECONDS: int(30, 600, 300),
+  MAX_ATTEMPTS: int(1, 10, 3),
+  MAX_SENDS_PER_FLOW: int(1, 5, 3),
+  SMS_MODE: z.enum(['two-way', 'one-way']).default('two-way'),
+  SEND_LIMIT: int(1, 20, 3),
+  SEND_LIMIT_WINDOW_SECONDS: int(60, 86400, 600),
+  FRAUD_BLOCK_DAYS: int(0, 3650, 90),
+  LOCKOUT_THRESHOLD: int(1, 100, 10),
+  LOCKOUT_MINUTES: int(1, 1440, 15),
+  ALLOWED_COUNTRIES: list.default([
+    'US',
+    'CA',
+    'GB',
+    'IE',
+    'FR',
+    'DE',
+    'ES',
+    'IT',
+    'NL',
+    'BE',
+    'CH',
+    'AT',
+    'SE',
+    'NO',
+    'DK',
+    'FI',
+    'PT',
+    'AU',
+    'NZ',
+  ]),
+  DEFAULT_COUNTRY: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .default('US'),
+  SERVICE_NAME: z.string().min(1).max(30).default('Dialtone'),
+  DEFAULT_LANGUAGE: z.enum(['en', 'es']).default('en'),
+  TRUST_PROXY: bool.default(false),
+  BODY_LIMIT_BYTES: int(1024, 1048576, 65536),
+  SWEEP_INTERVAL_MS: int(100, 60000, 5000),
+  SWEEP_GRACE_MS: int(0, 600000, 10000),
+});
+
+export type RawConfig = z.output<typeof configSchema>;

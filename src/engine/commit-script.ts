@@ -1,0 +1,38 @@
+/**
+ * One atomic step of a flow: check the version, write the snapshot, append the event log entry, park the
+ * effects in the outbox, remember the idempotency key, and announce a status change. Either all of it happens
+ * or none of it.
+ *
+ * KEYS: flow, log, outbox, pendingOutboxes, idempotency (or '' when none)
+ * ARGV: expectedVersion, snapshot, status, logEntry (JSON), effects (JSON or ''), now, idempotencyValue,
+ *       idempotencyTtlSeconds, flowTtlSeconds, statusChannel, flowId, createFields (JSON or '')
+ * Returns: {'ok', version} | {'conflict', currentVersion} | {'duplicate', storedValue}
+ */
+export const COMMIT_SCRIPT = `
+local flowKey, logKey, outboxKey, pendingKey, idemKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local expected = tonumber(ARGV[1])
+if idemKey ~= '' then
+  local seen = redis.call('GET', idemKey)
+  if seen then return {'duplicate', seen} end
+end
+local current = tonumber(redis.call('HGET', flowKey, 'version') or '0')
+if current ~= expected then return {'conflict', tostring(current)} end
+local version = expected + 1
+local previousStatus = redis.call('HGET', flowKey, 'status')
+if ARGV[12] ~= '' then
+  local fields = cjson.decode(ARGV[12])
+  for name, value in pairs(fields) do redis.call('HSET', flowKey, name, value) end
+end
+redis.call('HSET', flowKey, 'version', version, 'snapshot', ARGV[2], 'status', ARGV[3], 'updatedAt', ARGV[6])
+redis.call('XADD', logKey, '*', 'version', version, 'entry', ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('HSET', outboxKey, version, ARGV[5])
+  redis.call('ZADD', pendingKey, ARGV[6], ARGV[11] .. '|' .. version)
+  redis.call('EXPIRE', outboxKey, ARGV[9])
+end
+if idemKey ~= '' then redis.call('SET', idemKey, ARGV[7], 'EX', ARGV[8]) end
+redis.call('EXPIRE', flowKey, ARGV[9])
+redis.call('EXPIRE', logKey, ARGV[9])
+if previousStatus ~= ARGV[3] then redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. ARGV[3]) end
+return {'ok', tostring(version)}
+`;

@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { initialTransition, transition } from 'xstate';
+import { EFFECT_TYPES, type Effect, type EffectType } from '../../flows/effects.js';
+import type { FlowDefinition } from '../../flows/registry.js';
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { FlowRecord, FlowStore } from './flow-store.js';
+import type { OutboxRelay } from './outbox-relay.js';
+
+export interface FlowEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface StartRequest {
+  flowId?: string;
+  userId: string;
+  purpose: string;
+  method: string;
+  expiresAt: number;
+  input: Record<string, unknown>;
+}
+
+export interface DispatchResult {
+  flow: FlowRecord;
+  /** false when the machine ignored the event or the idempotency key was seen before. */
+  changed: boolean;
+  duplicate: boolean;
+  effects: Effect[];
+}
+
+export interface EngineHooks {
+  /** Fault injection for tests: runs after the commit and before the outbox is enqueued. */
+  afterCommit?: (flowId: string, version: number) => Promise<void>;
+}
+
+const MAX_CONFLICT_RETRIES = 20;
+
+export const newFlowId = () => randomBytes(15).toString('base64url');
+
+export class FlowNotFoundError extends AppError {
+  constructor() {
+    super(404, 'flow_not_found', 'No such verification');
+  }
+}
+
+/** load -> transition -> persist (snapshot, log, outbox: atomically, version-checked) -> enqueue effects. */
+export class FlowEngine {
+  constructor(
+    private readonly deps: {
+      store: FlowStore;
+      relay: OutboxRelay;
+      registry: ReadonlyMap<string, FlowDefinition>;
+      clock: Clock;
+      logger: Logger;
+      hooks?: EngineHooks;
+    },
+  ) {}
+
+  get store(): FlowStore {
+    return this.deps.store;
+  }
+
+  async start(machineId: string, request: StartRequest): Promise<FlowRecord> {
+    const definition = this.definition(machineId);
+    const flowId = request.flowId ?? newFlowId();
+    const now = this.deps.clock.now();
+    const input = { ...request.input, flowId };
+    const [snapshot, actions] = initialTransition(definition.machine, input);
+    const effects = toEffects(actions);
+    const persisted = definition.machine.getPersistedSnapshot(snapshot);
+    const status = definition.statusOf(snapshot);
+    const result = await this.deps.store.commit({
+      flowId,
+      expectedVersion: 0,
+      snapshot: persisted,
+      status,
+      entry: {
+        at: now,
+        event: { type: 'xstate.init' },
+        state: stateOf(snapshot, status),
+        effects: names(effects),
+      },
+      effects,
+      now,
+      create: {
+        machine: definition.id,
+        machineVersion: definition.version,
+        userId: request.userId,
+        purpose: request.purpose,
+        method: request.method,
+        input,
+        createdAt: now,
+        expiresAt: request.expiresAt,
+      },
+    });
+    if (result.kind !== 'ok') throw new AppError(409, 'flow_exists', 'A flow with this id already exists');
+    await this.afterCommit(flowId, result.version, effects);
+    const flow = await this.deps.store.load(flowId);
+    if (!flow) throw new FlowNotFoundError();
+    return flow;
+  }
+
+  async dispatch(
+    flowId: string,
+    event: FlowEvent,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<DispatchResult> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt += 1) {
+      const flow = await this.deps.store.load(flowId);
+      if (!flow) throw new FlowNotFoundError();
+      const definition = this.definitionFor(flow);
+      const current = definition.machine.resolveState(flow.snapshot as never);
+      const [next, actions] = transition(definition.machine, current, event as never);
+      const effects = toEffects(actions);
+      if (next === current && effects.length === 0) {
+        // Ignored: nothing to persist. A retry of the same carrier event gets the same (empty) answer.
+        const duplicate = options.idempotencyKey
+          ? (await this.deps.store.seenIdempotency(options.idempotencyKey)) !== null
+          : false;
+        return { flow, changed: false, duplicate, effects: [] };
+      }
+      const now = this.deps.clock.now();
+      const status = definition.statusOf(next);
+      const result = await this.deps.store.commit({
+        flowId,
+        expectedVersion: flow.version,
+        snapshot: definition.machine.getPersistedSnapshot(next),
+        status,
+        entry: { at: now, event, state: stateOf(next, status), effects: names(effects) },
+        effects,
+        now,
+        ...(options.idempotencyKey
+          ? { idempotency: { key: options.idempotencyKey, value: String(flow.version + 1) } }
+          : {}),
+      });
+      if (result.kind === 'duplicate') return { flow, changed: false, duplicate: true, effects: [] };
+      if (result.kind === 'conflict') {
+        await backoff(attempt);
+        continue;
+      }
+      await this.afterCommit(flowId, result.version, effects);
+      const updated = await this.deps.store.load(flowId);
+      if (!updated) throw new FlowNotFoundError();
+      return { flow: updated, changed: true, duplicate: false, effects };
+    }
+    throw new AppError(503, 'busy', 'The verification is busy; try again');
+  }
+
+  async get(flowId: string): Promise<FlowRecord> {
+    const flow = await this.deps.store.load(flowId);
+    if (!flow) throw new FlowNotFoundError();
+    return flow;
+  }
+
+  private async afterCommit(flowId: string, version: number, effects: Effect[]): Promise<void> {
+    if (effects.length === 0) return;
+    await this.deps.hooks?.afterCommit?.(flowId, version);
+    // When this fails the outbox stays pending and the sweeper sends it later: the commit already stands.
+    try {
+      await this.deps.relay.relay(flowId, version, effects);
+    } catch (err) {
+      this.deps.logger.error({ flowId, version, err }, 'effects not enqueued; the sweeper will retry');
+    }
+  }
+
+  private definition(machineId: string): FlowDefinition {
+    const definition = this.deps.registry.get(machineId);
+    if (!definition) throw new AppError(500, 'unknown_machine', 'Unknown flow machine');
+    return definition;
+  }
+
+  /** A snapshot written by another machine version is refused, never silently restored. */
+  private definitionFor(flow: FlowRecord): FlowDefinition {
+    const definition = this.definition(flow.machine);
+    if (definition.version !== flow.machineVersion) {
+      this.deps.logger.error(
+        { flowId: flow.id, machine: flow.machine, stored: flow.machineVersion, current: definition.version },
+        'flow snapshot from another machine version',
+      );
+      throw new AppError(409, 'flow_version_mismatch', 'This verification was started by another version');
+    }
+    return definition;
+  }
+}
+
+type ExecutedAction = { type: string; params?: unknown };
+
+export function toEffects(actions: readonly ExecutedAction[]): Effect[] {
+  return actions
+    .filter((action) => (EFFECT_TYPES as readonly string[]).includes(action.type))
+    .map((action) => ({ type: action.type as EffectType, ...(action.params as object) }) as Effect);
+}
+
+export function stateOf(snapshot: { value: unknown; context: unknown }, status: FlowRecord['status']) {
+  return { value: snapshot.value, status, context: snapshot.context };
+}
+
+const names = (effects: Effect[]) => effects.map((e) => e.type);
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(50, 2 ** attempt) * Math.random();
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

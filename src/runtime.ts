@@ -1,0 +1,205 @@
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { flowRegistry } from '../flows/registry.js';
+import { smsWebhooks } from '../webhooks/sms-webhooks.js';
+import { bearerAuth } from './api/bearer-auth.js';
+import { healthRoutes } from './api/health-routes.js';
+import { StatusWaiter } from './api/status-waiter.js';
+import { usersRoutes } from './api/users-routes.js';
+import { verificationsRoutes } from './api/verifications-routes.js';
+import { buildApp } from './app.js';
+import type { MessagingCarrier } from './carriers/messaging-port.js';
+import { SIMULATOR_PROJECT_ID, selectCarrier, simulatorApiToken } from './carriers/select-carrier.js';
+import { SimulatorStore } from './carriers/simulator/simulator-store.js';
+import { simulatorRoutes } from './carriers/simulator/simulator-routes.js';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config/load-config.js';
+import { createEffectHandlers } from './effects/effect-handlers.js';
+import { type EngineHooks, FlowEngine } from './engine/engine.js';
+import { FlowStore } from './engine/flow-store.js';
+import { Keys } from './engine/keys.js';
+import { OutboxRelay } from './engine/outbox-relay.js';
+import { OutboxSweeper } from './engine/outbox-sweeper.js';
+import { createQueues, type EngineQueues } from './engine/queues.js';
+import { type EngineWorkers, startWorkers } from './engine/workers.js';
+import type { Logger } from './log.js';
+import { CodeSecrets } from './security/secrets.js';
+import { RateLimiter } from './store/rate-limiter.js';
+import { SmsDirectory } from './store/sms-directory.js';
+import { UserStore } from './store/user-store.js';
+import { SmsInbound } from './verification/sms-inbound.js';
+import { VerificationService } from './verification/verification-service.js';
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  hooks?: EngineHooks;
+  /** Replaces the configured carrier (tests of carrier failures). */
+  carrier?: MessagingCarrier;
+  /** Whether this process runs BullMQ workers and the sweeper (default true). */
+  workers?: boolean;
+}
+
+/** The composition root: every long-lived part, wired once, with one way to start and one to stop. */
+export class Runtime {
+  readonly keys: Keys;
+  readonly redis: Redis;
+  readonly store: FlowStore;
+  readonly engine: FlowEngine;
+  readonly users: UserStore;
+  readonly sms: SmsDirectory;
+  readonly verifications: VerificationService;
+  readonly inbound: SmsInbound;
+  readonly sweeper: OutboxSweeper;
+  readonly carrier: MessagingCarrier;
+  readonly clock: Clock;
+  private readonly queueConnection: Redis;
+  private readonly queues: EngineQueues;
+  private readonly waiter: StatusWaiter;
+  private workers: EngineWorkers | null = null;
+  private appInstance: FastifyInstance | null = null;
+
+  constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    private readonly options: RuntimeOptions = {},
+  ) {
+    const redisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
+    this.clock = options.clock ?? systemClock;
+    this.keys = new Keys(config.redisPrefix);
+    this.redis = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    // BullMQ wants its own connection without a per-request retry limit.
+    this.queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.store = new FlowStore(this.redis, this.keys);
+    this.queues = createQueues(this.queueConnection, this.keys.queuePrefix());
+    const relay = new OutboxRelay(this.store, this.queues, this.clock, logger);
+    this.engine = new FlowEngine({
+      store: this.store,
+      relay,
+      registry: flowRegistry,
+      clock: this.clock,
+      logger,
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+    });
+    this.sweeper = new OutboxSweeper(this.store, relay, this.clock, config.sweep, logger);
+    this.users = new UserStore(this.redis, this.keys);
+    this.sms = new SmsDirectory(this.redis, this.keys);
+    const secrets = new CodeSecrets(config.secretKey);
+    this.carrier = options.carrier ?? selectCarrier(config, logger);
+    this.verifications = new VerificationService({
+      config,
+      engine: this.engine,
+      users: this.users,
+      sms: this.sms,
+      limiter: new RateLimiter(this.redis, this.keys),
+      secrets,
+      clock: this.clock,
+    });
+    this.inbound = new SmsInbound({
+      config,
+      engine: this.engine,
+      store: this.store,
+      sms: this.sms,
+      verifications: this.verifications,
+      carrier: () => this.carrier,
+      clock: this.clock,
+      logger,
+    });
+    this.waiter = new StatusWaiter(new Redis(redisUrl), this.keys.statusChannel(), logger);
+    this.handlers = createEffectHandlers({
+      config,
+      carrier: () => this.carrier,
+      secrets,
+      sms: this.sms,
+      users: this.users,
+      redis: this.redis,
+      keys: this.keys,
+      clock: this.clock,
+      logger,
+    });
+  }
+
+  private readonly handlers: ReturnType<typeof createEffectHandlers>;
+
+  async app(): Promise<FastifyInstance> {
+    if (this.appInstance) return this.appInstance;
+    const { config } = this;
+    const publicPlugins = [
+      healthRoutes({
+        redis: this.redis,
+        workersRunning: () => this.options.workers === false || (this.workers?.isRunning() ?? false),
+        carrier: () => this.carrier,
+      }),
+      smsWebhooks({
+        signingKey: config.signingKey,
+        publicUrl: config.publicUrl,
+        inbound: this.inbound,
+        logger: this.logger,
+      }),
+    ];
+    if (config.carrier === 'simulator') {
+      publicPlugins.push(
+        simulatorRoutes({
+          store: new SimulatorStore(this.redis, this.keys),
+          signingKey: config.signingKey,
+          publicUrl: config.publicUrl,
+          projectId: SIMULATOR_PROJECT_ID,
+          apiToken: simulatorApiToken(config.signingKey),
+          serviceNumber: config.signalwire.fromNumber,
+          clock: this.clock,
+          logger: this.logger,
+        }),
+      );
+    }
+    this.appInstance = await buildApp(config, this.logger, {
+      public: publicPlugins,
+      authenticated: {
+        auth: bearerAuth(config.apiKey),
+        routes: [
+          usersRoutes({
+            users: this.users,
+            clock: this.clock,
+            phonePolicy: config.phones,
+            defaults: { language: config.defaultLanguage },
+          }),
+          verificationsRoutes({ verifications: this.verifications, waiter: this.waiter }),
+        ],
+      },
+    });
+    return this.appInstance;
+  }
+
+  /** Starts the carrier, the workers and the sweeper, then listens. */
+  async start(): Promise<string> {
+    const app = await this.app();
+    await this.carrier.start({
+      onInbound: (sms) => this.inbound.onInbound(sms),
+      onStatus: (update) => this.inbound.onStatus(update),
+    });
+    this.startWorkers();
+    return app.listen({ host: this.config.host, port: this.config.port });
+  }
+
+  startWorkers(): void {
+    if (this.options.workers === false || this.workers) return;
+    this.workers = startWorkers({
+      connection: this.queueConnection,
+      redis: this.redis,
+      keys: this.keys,
+      engine: this.engine,
+      handlers: this.handlers,
+      logger: this.logger,
+    });
+    this.sweeper.start();
+  }
+
+  /** Stop accepting, finish in-flight requests, close workers (they finish their jobs), then the connections. */
+  async stop(): Promise<void> {
+    await this.appInstance?.close();
+    await this.sweeper.stop();
+    await this.workers?.close();
+    await this.carrier.stop();
+    await this.waiter.stop();
+    await this.queues.close();
+    await Promise.allSettled([this.redis.quit(), this.queueConnection.quit()]);
+  }
+}

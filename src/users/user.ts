@@ -1,0 +1,51 @@
+import type { Language } from '../../flows/i18n/index.js';
+
+export const METHODS = ['sms', 'voice', 'push'] as const;
+export type Method = (typeof METHODS)[number];
+
+export interface UserPhones {
+  primary?: string;
+  extension?: string;
+  backup?: string;
+  mobile?: string;
+}
+
+/** A user as stored. `pinHash` never leaves the server: see `publicUser`. */
+export interface User {
+  username: string;
+  displayName: string;
+  email: string;
+  phones: UserPhones;
+  method: Method;
+  language: Language;
+  pinHash: string | null;
+  pinMustChange: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Security state that effects change; kept apart so admin edits and verdicts never overwrite each other. */
+export interface UserStanding {
+  failures: number;
+  lockedUntil: number | null;
+  blockedUntil: number | null;
+  blockReason: string | null;
+}
+
+export function publicUser(user: User, standing: UserStanding, now: number) {
+  const { pinHash, ...rest } = user;
+  return {
+    ...rest,
+    hasPin: pinHash !== null,
+    locked: standing.lockedUntil !== null && standing.lockedUntil > now,
+    blocked:
+      standing.blockedUntil !== null && standing.blockedUntil > now
+        ? { until: new Date(standing.blockedUntil).toISOString(), reason: standing.blockReason }
+        : null,
+  };
+}
+
+/** Usernames compare case-insensitively after Unicode normalisation. */
+export function usernameKey(username: string): string {
+  return username.normalize('NFKC').trim().toLowerCase();
+}

@@ -1,0 +1,90 @@
+import { translate } from '../../flows/i18n/index.js';
+import { smsOtpFlow } from '../../flows/registry.js';
+import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
+import type { InboundSms, MessagingCarrier, SmsStatusUpdate } from '../carriers/messaging-port.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load-config.js';
+import type { FlowEngine } from '../engine/engine.js';
+import type { FlowStore } from '../engine/flow-store.js';
+import { type Logger, maskPhone } from '../log.js';
+import { toE164OrNull } from '../phone/phone-number.js';
+import type { SmsDirectory } from '../store/sms-directory.js';
+import type { VerificationService } from './verification-service.js';
+
+/**
+ * Routes carrier events (from cXML webhooks or Relay) to flows. Each carrier event has an idempotency key, so
+ * a retried webhook changes nothing the second time.
+ */
+export class SmsInbound {
+  constructor(
+    private readonly deps: {
+      config: Pick<Config, 'serviceName' | 'defaultLanguage' | 'signalwire'>;
+      engine: FlowEngine;
+      store: FlowStore;
+      sms: SmsDirectory;
+      verifications: VerificationService;
+      carrier: () => MessagingCarrier;
+      clock: Clock;
+      logger: Logger;
+    },
+  ) {}
+
+  async onInbound(message: InboundSms): Promise<void> {
+    const { logger } = this.deps;
+    const from = toE164OrNull(message.from);
+    const log = logger.child({ messageSid: message.messageSid });
+    if (!from) {
+      log.info('text from an unparseable number ignored');
+      return;
+    }
+    const idempotencyKey = `sms-in:${message.messageSid}`;
+    const parsed = parseSmsReply(message.body, 6);
+    if (parsed.kind === 'keyword') {
+      // Keyword answers are stateless; remember the message first so a retried webhook does not answer twice.
+      if ((await this.deps.store.rememberIdempotency(idempotencyKey, 'keyword')) !== null) return;
+      await this.onKeyword(from, parsed.keyword);
+      return;
+    }
+    const flowId = await this.deps.sms.flowForReply(from);
+    if (!flowId) {
+      log.info({ sender: maskPhone(from) }, 'text from a number with no active verification ignored');
+      return;
+    }
+    const flow = await this.deps.engine.get(flowId);
+    const reply = await this.deps.verifications.replyFacts(flow, message.body);
+    const result = await this.deps.engine.dispatch(
+      flowId,
+      { type: 'REPLY', at: this.deps.clock.now(), reply },
+      { idempotencyKey },
+    );
+    log.info({ flowId, status: result.flow.status, duplicate: result.duplicate }, 'text reply handled');
+  }
+
+  async onStatus(update: SmsStatusUpdate): Promise<void> {
+    const flowId = await this.deps.sms.flowForMessage(update.messageSid);
+    if (!flowId) return;
+    await this.deps.engine.dispatch(
+      flowId,
+      { type: 'DELIVERY', at: this.deps.clock.now(), status: update.status },
+      { idempotencyKey: `sms-status:${update.messageSid}:${update.status}` },
+    );
+  }
+
+  private async onKeyword(from: string, keyword: 'stop' | 'help' | 'start'): Promise<void> {
+    const { sms, config } = this.deps;
+    if (keyword === 'stop') {
+      await sms.optOut(from);
+      const flowId = await sms.flowForReply(from);
+      if (flowId) {
+        const flow = await this.deps.engine.get(flowId);
+        if (flow.machine === smsOtpFlow.id) {
+          await this.deps.engine.dispatch(flowId, { type: 'OPTED_OUT', at: this.deps.clock.now() });
+        }
+      }
+    } else if (keyword === 'start') {
+      await sms.optIn(from);
+    }
+    const body = translate(config.defaultLanguage, `sms.${keyword}`, { service: config.serviceName });
+    await this.deps.carrier().sendSms({ from: config.signalwire.fromNumber, to: from, body });
+  }
+}

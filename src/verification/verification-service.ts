@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { smsOtpFlow } from '../../flows/registry.js';
+import type { SmsOtpContext, SmsOtpInput } from '../../flows/sms-otp/machine.js';
+import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load-config.js';
+import type { FlowEngine } from '../engine/engine.js';
+import { newFlowId } from '../engine/engine.js';
+import type { FlowRecord } from '../engine/flow-store.js';
+import { AppError, badRequest, conflict, notFound, tooMany } from '../errors.js';
+import type { CodeSecrets } from '../security/secrets.js';
+import type { RateLimiter } from '../store/rate-limiter.js';
+import type { SmsDirectory } from '../store/sms-directory.js';
+import type { UserStore } from '../store/user-store.js';
+import type { Method, User } from '../users/user.js';
+import { judgeAnswer } from './answer-judge.js';
+import { type VerificationView, verificationView } from './verification-view.js';
+
+export interface VerificationDeps {
+  config: Pick<Config, 'otp' | 'sendLimit' | 'fraudBlockDays' | 'serviceName'>;
+  engine: FlowEngine;
+  users: UserStore;
+  sms: SmsDirectory;
+  limiter: RateLimiter;
+  secrets: CodeSecrets;
+  clock: Clock;
+}
+
+const newToken = () => randomBytes(9).toString('base64url');
+
+/** Starts, checks, resends and cancels verifications. Rules live in the machines; this gathers their facts. */
+export class VerificationService {
+  constructor(private readonly deps: VerificationDeps) {}
+
+  async start(request: { username: string; method?: Method; purpose?: string }): Promise<VerificationView> {
+    const { users, clock } = this.deps;
+    const user = await users.get(request.username);
+    if (!user) throw notFound('user_not_found', 'No such user');
+    await this.assertInGoodStanding(user);
+    const method = request.method ?? user.method;
+    if (method !== 'sms') {
+      throw new AppError(
+        422,
+        'method_not_available',
+        `The ${method} method is not available on this server yet`,
+      );
+    }
+    const to = user.phones.mobile ?? user.phones.primary;
+    if (!to) throw conflict('no_phone', 'The user has no phone number for text messages');
+    if (await this.deps.sms.isOptedOut(to))
+      throw conflict('phone_opted_out', 'The number has opted out of texts');
+    await this.assertSendAllowed(user.username, to);
+
+    const { otp } = this.deps.config;
+    const flowId = newFlowId();
+    const nonce = this.deps.secrets.newNonce();
+    const at = clock.now();
+    const input: Omit<SmsOtpInput, 'flowId'> = {
+      userId: user.username,
+      to,
+      language: user.language,
+      service: this.deps.config.serviceName,
+      pinRequired: user.pinHash !== null,
+      twoWay: otp.smsMode === 'two-way',
+      codeLength: otp.length,
+      ttlMs: otp.ttlSeconds * 1000,
+      maxAttempts: otp.maxAttempts,
+      maxSends: otp.maxSendsPerFlow,
+      fraudBlockDays: this.deps.config.fraudBlockDays,
+      at,
+      nonce,
+      codeDigest: this.codeDigest(flowId, nonce),
+      timerToken: newToken(),
+    };
+    const flow = await this.deps.engine.start(smsOtpFlow.id, {
+      flowId,
+      userId: user.username,
+      purpose: request.purpose ?? 'api',
+      method,
+      expiresAt: at + otp.ttlSeconds * 1000,
+      input,
+    });
+    await this.deps.sms.addFlow(to, flowId, at);
+    return verificationView(flow);
+  }
+
+  async get(id: string): Promise<VerificationView> {
+    return verificationView(await this.deps.engine.get(id));
+  }
+
+  /** A code typed on a screen: the code, followed by the PIN when the user has one. */
+  async check(id: string, typed: string): Promise<VerificationView> {
+    const flow = await this.pendingSmsFlow(id);
+    const context = smsContext(flow);
+    const parsed = parseSmsReply(typed, context.codeLength);
+    if (parsed.kind !== 'answer') throw badRequest('invalid_code', 'code: digits only');
+    const facts = await judgeAnswer(this.deps.secrets, id, parsed, await this.pinHashFor(context));
+    const result = await this.deps.engine.dispatch(id, {
+      type: 'CHECK',
+      at: this.deps.clock.now(),
+      ...facts,
+    });
+    return verificationView(result.flow);
+  }
+
+  async resend(id: string): Promise<VerificationView> {
+    const flow = await this.pendingSmsFlow(id);
+    const context = smsContext(flow);
+    if (context.sends >= context.maxSends)
+      throw tooMany('resend_limit', 'No more codes can be sent for this verification');
+    await this.assertSendAllowed(flow.userId, context.to);
+    const nonce = this.deps.secrets.newNonce();
+    const result = await this.deps.engine.dispatch(id, {
+      type: 'RESEND',
+      at: this.deps.clock.now(),
+      nonce,
+      codeDigest: this.codeDigest(id, nonce),
+      timerToken: newToken(),
+    });
+    return verificationView(result.flow);
+  }
+
+  async cancel(id: string): Promise<VerificationView> {
+    const result = await this.deps.engine.dispatch(id, { type: 'CANCEL', at: this.deps.clock.now() });
+    return verificationView(result.flow);
+  }
+
+  /** Facts of a text reply for the machine: the parsed body never travels further than this. */
+  async replyFacts(flow: FlowRecord, body: string) {
+    const context = smsContext(flow);
+    const parsed = parseSmsReply(body, context.codeLength);
+    if (parsed.kind === 'answer') {
+      const facts = await judgeAnswer(this.deps.secrets, flow.id, parsed, await this.pinHashFor(context));
+      return { kind: 'answer' as const, ...facts };
+    }
+    return { kind: parsed.kind === 'fraud' ? ('fraud' as const) : ('unreadable' as const) };
+  }
+
+  private codeDigest(flowId: string, nonce: string): string {
+    const { secrets, config } = this.deps;
+    return secrets.digest(flowId, secrets.codeFor(flowId, nonce, config.otp.length));
+  }
+
+  private async pinHashFor(context: SmsOtpContext): Promise<string | null> {
+    if (!context.pinRequired) return null;
+    const user = await this.deps.users.get(context.userId);
+    // A user deleted mid-flow can no longer prove a PIN: an impossible hash makes every answer wrong.
+    return user?.pinHash ?? 'scrypt$0$0$0$x$x';
+  }
+
+  private async pendingSmsFlow(id: string): Promise<FlowRecord> {
+    const flow = await this.deps.engine.get(id);
+    if (flow.machine !== smsOtpFlow.id)
+      throw conflict('wrong_method', 'This verification does not use a code');
+    if (flow.status !== 'pending')
+      throw conflict('verification_closed', `The verification is already ${flow.status}`);
+    return flow;
+  }
+
+  private async assertInGoodStanding(user: User): Promise<void> {
+    const standing = await this.deps.users.standing(user.username);
+    const now = this.deps.clock.now();
+    if (standing.blockedUntil !== null && standing.blockedUntil > now) {
+      throw new AppError(403, 'user_blocked', 'The user is blocked');
+    }
+    if (standing.lockedUntil !== null && standing.lockedUntil > now) {
+      throw new AppError(423, 'user_locked', 'Too many failed verifications; try again later');
+    }
+  }
+
+  private async assertSendAllowed(username: string, to: string): Promise<void> {
+    const { count, windowSeconds } = this.deps.config.sendLimit;
+    const byUser = await this.deps.limiter.hit(`send:user:${username}`, count, windowSeconds);
+    const byPhone = await this.deps.limiter.hit(`send:to:${to}`, count, windowSeconds);
+    if (!byUser || !byPhone) throw tooMany('rate_limited', 'Too many codes sent; wait a few minutes');
+  }
+}
+
+export function smsContext(flow: FlowRecord): SmsOtpContext {
+  return (flow.snapshot as { context: SmsOtpContext }).context;
+}
