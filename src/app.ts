@@ -1,9 +1,9 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { Config } from './config/load-config.js';
-import type { Logger } from './log.js';
 import type { bearerAuth } from './api/bearer-auth.js';
 import { installErrorHandler } from './api/error-handler.js';
+import type { Config } from './config/load-config.js';
+import type { Logger } from './log.js';
 
 /**
  * The HTTP shell: limits, parsers, error shape, security headers. Routes are plugins handed in by the runtime,
@@ -12,7 +12,10 @@ import { installErrorHandler } from './api/error-handler.js';
 export async function buildApp(
   config: Pick<Config, 'bodyLimitBytes' | 'trustProxy'>,
   logger: Logger,
-  plugins: { public: FastifyPluginAsync[]; authenticated: { auth: ReturnType<typeof bearerAuth>; routes: FastifyPluginAsync[] } },
+  plugins: {
+    public: FastifyPluginAsync[];
+    authenticated: { auth: ReturnType<typeof bearerAuth>; routes: FastifyPluginAsync[] };
+  },
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,

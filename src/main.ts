@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, type Config, loadConfig } from './config/load-config.js';
+import { type Config, ConfigError, loadConfig } from './config/load-config.js';
 import { createLogger } from './log.js';
 import { startEmbeddedRedis } from './redis/embedded-redis.js';
 import { checkRedisDurability } from './redis/redis-health-check.js';

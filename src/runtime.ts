@@ -10,8 +10,8 @@ import { verificationsRoutes } from './api/verifications-routes.js';
 import { buildApp } from './app.js';
 import type { MessagingCarrier } from './carriers/messaging-port.js';
 import { SIMULATOR_PROJECT_ID, selectCarrier, simulatorApiToken } from './carriers/select-carrier.js';
-import { SimulatorStore } from './carriers/simulator/simulator-store.js';
 import { simulatorRoutes } from './carriers/simulator/simulator-routes.js';
+import { SimulatorStore } from './carriers/simulator/simulator-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/load-config.js';
 import { createEffectHandlers } from './effects/effect-handlers.js';
@@ -52,6 +52,7 @@ export class Runtime {
   readonly sweeper: OutboxSweeper;
   readonly carrier: MessagingCarrier;
   readonly clock: Clock;
+  readonly relay: OutboxRelay;
   private readonly queueConnection: Redis;
   private readonly queues: EngineQueues;
   private readonly waiter: StatusWaiter;
@@ -72,6 +73,7 @@ export class Runtime {
     this.store = new FlowStore(this.redis, this.keys);
     this.queues = createQueues(this.queueConnection, this.keys.queuePrefix());
     const relay = new OutboxRelay(this.store, this.queues, this.clock, logger);
+    this.relay = relay;
     this.engine = new FlowEngine({
       store: this.store,
       relay,

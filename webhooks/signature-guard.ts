@@ -13,8 +13,14 @@ export function signatureGuard(options: { signingKey: string; publicUrl: string;
     const url = `${options.publicUrl}${request.url}`;
     const params = (request.body && typeof request.body === 'object' ? request.body : {}) as FormParams;
     if (!isValidSignature(options.signingKey, url, params, signature)) {
-      options.logger.warn({ path: request.routeOptions.url, hasSignature: Boolean(signature) }, 'webhook signature refused');
-      return reply.code(403).type('application/json').send({ error: { code: 'bad_signature', message: 'Signature check failed' } });
+      options.logger.warn(
+        { path: request.routeOptions.url, hasSignature: Boolean(signature) },
+        'webhook signature refused',
+      );
+      return reply
+        .code(403)
+        .type('application/json')
+        .send({ error: { code: 'bad_signature', message: 'Signature check failed' } });
     }
   };
 }

@@ -6,7 +6,12 @@ import { signatureGuard } from './signature-guard.js';
 
 const EMPTY_CXML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 const field = z.string().max(2000);
-const inboundSchema = z.object({ MessageSid: z.string().min(1).max(64), From: field, To: field, Body: z.string().max(1600) });
+const inboundSchema = z.object({
+  MessageSid: z.string().min(1).max(64),
+  From: field,
+  To: field,
+  Body: z.string().max(1600),
+});
 const statusSchema = z.object({
   MessageSid: z.string().min(1).max(64),
   MessageStatus: z.string().min(1).max(32),
@@ -50,5 +55,7 @@ export function smsWebhooks(options: {
 }
 
 function badForm(reply: import('fastify').FastifyReply) {
-  return reply.code(400).send({ error: { code: 'bad_request', message: 'Missing or malformed webhook fields' } });
+  return reply
+    .code(400)
+    .send({ error: { code: 'bad_request', message: 'Missing or malformed webhook fields' } });
 }

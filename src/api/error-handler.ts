@@ -6,7 +6,9 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message, ...error.details } });
+      return reply
+        .code(error.statusCode)
+        .send({ error: { code: error.code, message: error.message, ...error.details } });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

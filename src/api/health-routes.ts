@@ -18,7 +18,9 @@ export function healthRoutes(deps: {
       const workers = { ok: deps.workersRunning(), detail: deps.workersRunning() ? 'running' : 'stopped' };
       const carrier = { name: deps.carrier().name, ...deps.carrier().readiness() };
       const ok = redis.ok && workers.ok && carrier.ok;
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', checks: { redis, workers, carrier } });
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ready' : 'not-ready', checks: { redis, workers, carrier } });
     });
   };
 }

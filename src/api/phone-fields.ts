@@ -25,7 +25,8 @@ export function normalizePhones(fields: PhoneFields, policy: PhonePolicy): UserP
   }
   if (fields.extension === null) out.extension = undefined;
   else if (fields.extension !== undefined) {
-    if (!fields.primary && fields.primary !== undefined) throw badRequest('invalid_phone', 'phones.extension needs a primary phone');
+    if (!fields.primary && fields.primary !== undefined)
+      throw badRequest('invalid_phone', 'phones.extension needs a primary phone');
     out.extension = fields.extension;
   }
   return out;

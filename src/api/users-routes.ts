@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { LANGUAGES } from '../../flows/i18n/index.js';
 import type { Clock } from '../clock.js';
 import { conflict, notFound } from '../errors.js';
+import type { PhonePolicy } from '../phone/phone-number.js';
 import { hashSecret } from '../security/pin-hash.js';
 import type { UserStore } from '../store/user-store.js';
 import { METHODS, publicUser, type User } from '../users/user.js';
 import { parseOr400 } from './parse.js';
-import { type PhoneFields, phonesSchema, normalizePhones } from './phone-fields.js';
-import type { PhonePolicy } from '../phone/phone-number.js';
+import { normalizePhones, type PhoneFields, phonesSchema } from './phone-fields.js';
 
 const username = z
   .string()
@@ -93,8 +93,12 @@ export function usersRoutes(deps: {
         ...(phones ? { phones: { ...user.phones, ...phones } } : {}),
         ...(body.method ? { method: body.method } : {}),
         ...(body.language ? { language: body.language } : {}),
-        ...(pinHash !== undefined ? { pinHash, pinMustChange: pinHash ? (body.pinMustChange ?? true) : false } : {}),
-        ...(pinHash === undefined && body.pinMustChange !== undefined ? { pinMustChange: body.pinMustChange } : {}),
+        ...(pinHash !== undefined
+          ? { pinHash, pinMustChange: pinHash ? (body.pinMustChange ?? true) : false }
+          : {}),
+        ...(pinHash === undefined && body.pinMustChange !== undefined
+          ? { pinMustChange: body.pinMustChange }
+          : {}),
         updatedAt: clock.now(),
       }));
       if (!updated) throw notFound('user_not_found', 'No such user');

@@ -39,11 +39,19 @@ export function createCxmlMessaging(options: CxmlMessagingOptions): MessagingCar
       if (sms.statusCallback) form.set('StatusCallback', sms.statusCallback);
       const response = await doFetch(url, {
         method: 'POST',
-        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: auth,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: form,
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
-      const payload = (await response.json().catch(() => ({}))) as { sid?: string; code?: number; message?: string };
+      const payload = (await response.json().catch(() => ({}))) as {
+        sid?: string;
+        code?: number;
+        message?: string;
+      };
       if (!response.ok || !payload.sid) {
         throw new CarrierError(
           `carrier refused the message: HTTP ${response.status} ${payload.message ?? ''}`.trim(),

@@ -24,7 +24,11 @@ export function selectCarrier(config: Config, logger: Logger): MessagingCarrier 
         apiToken: simulatorApiToken(config.signingKey),
       });
     case 'signalwire-cxml':
-      return createCxmlMessaging({ spaceUrl: sw.spaceUrl ?? '', projectId: sw.projectId ?? '', apiToken: sw.apiToken ?? '' });
+      return createCxmlMessaging({
+        spaceUrl: sw.spaceUrl ?? '',
+        projectId: sw.projectId ?? '',
+        apiToken: sw.apiToken ?? '',
+      });
     case 'signalwire-relay':
       return createRelayMessaging(
         {

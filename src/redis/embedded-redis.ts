@@ -153,3 +153,10 @@ async function servesDataDir(port: number, dataDir: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The URL of the private Redis `npm start` runs on `dataDir`, when it is running; for operator scripts. */
+export async function embeddedRedisUrl(dataDir: string): Promise<string | undefined> {
+  const port = await readRecordedPort(path.join(dataDir, PORT_FILE));
+  if (port === undefined || !(await pingRedis(port, { host: LOOPBACK, timeoutMs: 500 }))) return undefined;
+  return `redis://${LOOPBACK}:${port}`;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
-import { type SmsOtpEvent, type SmsOtpInput, smsOtpMachine } from '../../flows/sms-otp/machine.js';
 import { smsOtpFlow } from '../../flows/registry.js';
+import { type SmsOtpEvent, type SmsOtpInput, smsOtpMachine } from '../../flows/sms-otp/machine.js';
 import { toEffects } from '../../src/engine/engine.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -29,7 +29,9 @@ function run(events: SmsOtpEvent[], start: SmsOtpInput = input) {
   let [snapshot, actions] = initialTransition(smsOtpMachine, start);
   const steps = [{ status: smsOtpFlow.statusOf(snapshot), effects: toEffects(actions) }];
   for (const event of events) {
-    const restored = smsOtpMachine.resolveState(JSON.parse(JSON.stringify(smsOtpMachine.getPersistedSnapshot(snapshot))));
+    const restored = smsOtpMachine.resolveState(
+      JSON.parse(JSON.stringify(smsOtpMachine.getPersistedSnapshot(snapshot))),
+    );
     [snapshot, actions] = transition(smsOtpMachine, restored, event);
     steps.push({ status: smsOtpFlow.statusOf(snapshot), effects: toEffects(actions) });
   }
@@ -75,7 +77,13 @@ describe('sms-otp machine', () => {
   });
 
   it('fails after three wrong answers, and a resend does not reset the count', () => {
-    const resend: SmsOtpEvent = { type: 'RESEND', at: T0 + 2000, nonce: 'n2', codeDigest: 'good2', timerToken: 'tok2' };
+    const resend: SmsOtpEvent = {
+      type: 'RESEND',
+      at: T0 + 2000,
+      nonce: 'n2',
+      codeDigest: 'good2',
+      timerToken: 'tok2',
+    };
     const { steps, last, snapshot } = run([answer('bad'), answer('bad'), resend, answer('bad')]);
     expect(steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending', 'pending', 'failed']);
     expect(snapshot.context.reason).toBe('too-many-attempts');
@@ -84,7 +92,13 @@ describe('sms-otp machine', () => {
   });
 
   it('accepts only the newest code after a resend and moves the expiry timer', () => {
-    const resend: SmsOtpEvent = { type: 'RESEND', at: T0 + 2000, nonce: 'n2', codeDigest: 'good2', timerToken: 'tok2' };
+    const resend: SmsOtpEvent = {
+      type: 'RESEND',
+      at: T0 + 2000,
+      nonce: 'n2',
+      codeDigest: 'good2',
+      timerToken: 'tok2',
+    };
     const r = run([resend]);
     expect(r.last.effects).toEqual([
       { type: 'cancelTimer', timer: 'expiry', token: 'tok1' },
@@ -96,7 +110,13 @@ describe('sms-otp machine', () => {
   });
 
   it('stops resending after the per-flow limit', () => {
-    const resend = (n: number): SmsOtpEvent => ({ type: 'RESEND', at: T0 + n, nonce: `n${n}`, codeDigest: `d${n}`, timerToken: `t${n}` });
+    const resend = (n: number): SmsOtpEvent => ({
+      type: 'RESEND',
+      at: T0 + n,
+      nonce: `n${n}`,
+      codeDigest: `d${n}`,
+      timerToken: `t${n}`,
+    });
     const { snapshot, last } = run([resend(2), resend(3), resend(4)]);
     expect(snapshot.context.sends).toBe(3);
     expect(last.effects).toEqual([]);
@@ -141,7 +161,10 @@ describe('sms-otp machine', () => {
   it('fails when the code text cannot be delivered or the number opts out; cancels', () => {
     expect(run([{ type: 'DELIVERY', at: T0, status: 'delivered' }]).last.status).toBe('pending');
     const undelivered = run([{ type: 'DELIVERY', at: T0, status: 'undelivered' }]);
-    expect([undelivered.last.status, undelivered.snapshot.context.reason]).toEqual(['failed', 'undeliverable']);
+    expect([undelivered.last.status, undelivered.snapshot.context.reason]).toEqual([
+      'failed',
+      'undeliverable',
+    ]);
     const optedOut = run([{ type: 'OPTED_OUT', at: T0 }]);
     expect(optedOut.snapshot.context.reason).toBe('opted-out');
     expect(run([{ type: 'CANCEL', at: T0 }]).last.status).toBe('canceled');
@@ -153,7 +176,11 @@ describe('sms-otp machine', () => {
   });
 
   it('words the code text for one-way and PIN-less users', () => {
-    expect(run([], { ...input, twoWay: false }).steps[0]!.effects[0]).toMatchObject({ message: 'sms.code.screen' });
-    expect(run([], { ...input, pinRequired: false }).steps[0]!.effects[0]).toMatchObject({ message: 'sms.code.reply' });
+    expect(run([], { ...input, twoWay: false }).steps[0]!.effects[0]).toMatchObject({
+      message: 'sms.code.screen',
+    });
+    expect(run([], { ...input, pinRequired: false }).steps[0]!.effects[0]).toMatchObject({
+      message: 'sms.code.reply',
+    });
   });
 });

@@ -1,0 +1,295 @@
+/**
+ * `npm run bench`: the engine's SMS paths beside a bare Fastify server that gives the same replies, measured in
+ * the same run on the same machine. Compare the ratios: absolute figures move with the machine's load.
+ *
+ *   --verifications N   end-to-end verifications (default 200)
+ *   --concurrency C     concurrent clients (default 20)
+ *   --seconds S         length of each webhook run (default 5)
+ *   --rounds R          webhook runs per side; the median is reported (default 3)
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import formbody from '@fastify/formbody';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { loadConfig, SIMULATOR_SERVICE_NUMBER } from '../src/config/load-config.js';
+import { createLogger } from '../src/log.js';
+import { startEmbeddedRedis } from '../src/redis/embedded-redis.js';
+import { findFreePort } from '../src/redis/redis-process.js';
+import { Runtime } from '../src/runtime.js';
+import { computeSignature } from '../src/security/webhook-signature.js';
+
+const { values } = parseArgs({
+  options: {
+    verifications: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const N = Number(values.verifications);
+const C = Number(values.concurrency);
+const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
+const API_KEY = 'bench-api-key-0123456789';
+const SIGNING_KEY = 'bench-signing-key-0123456789';
+const EMPTY_CXML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.floor((s.length - 1) / 2)] ?? 0) : 0;
+};
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+};
+
+async function main() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mfa-bench-'));
+  const quiet = { info() {}, warn() {} };
+  const redis = await startEmbeddedRedis({ dataDir: dir, port: await findFreePort(), logger: quiet });
+  const port = await findFreePort();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    REDIS_URL: redis.url,
+    API_KEY,
+    SIGNING_KEY,
+    SECRET_KEY: 'bench-secret-key-0123456789',
+    DATA_DIR: dir,
+    LOG_LEVEL: 'silent',
+    SEND_LIMIT: '20',
+  });
+  const runtime = new Runtime(config, createLogger('silent'));
+  await runtime.start();
+  const engineUrl = config.publicUrl;
+  const bare = await startBare();
+  console.log(`bench: ${N} verifications x ${C} concurrent; webhook runs ${ROUNDS} x ${SECONDS}s per side\n`);
+  try {
+    const webhook = await webhookBench(runtime, engineUrl, bare.url);
+    const e2e = await endToEndBench(runtime, engineUrl, bare.url);
+    printTable([...webhook, ...e2e]);
+  } finally {
+    await bare.close();
+    await runtime.stop();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same answers as the engine's routes, with no work behind them: the floor of HTTP on this machine. */
+async function startBare() {
+  const app = Fastify();
+  await app.register(formbody);
+  app.post('/webhooks/sms', async (_req, reply) => reply.type('text/xml').send(EMPTY_CXML));
+  app.post('/api/v1/verifications', async (_req, reply) =>
+    reply.code(201).send({ id: 'x', status: 'pending', method: 'sms', expiresAt: new Date().toISOString() }),
+  );
+  app.get('/dev/carrier/messages', async () => ({
+    messages: [{ sid: 'SM0', direction: 'outbound', body: '123456 is your code', to: '+1', from: '+1' }],
+  }));
+  app.get('/api/v1/verifications/:id', async () => ({ id: 'x', status: 'approved' }));
+  const port = await findFreePort();
+  await app.listen({ host: '127.0.0.1', port });
+  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+type Row = { metric: string; engine: number; bare: number; unit: string; higherIsBetter: boolean };
+
+async function webhookBench(runtime: Runtime, engineUrl: string, bareUrl: string): Promise<Row[]> {
+  // Pending flows whose numbers reply with text that is not a code: each reply is signed, parsed, routed to
+  // its flow, transitioned, committed and answered by a text, and the flow stays pending for the next one.
+  const phones: string[] = [];
+  for (let i = 0; i < 50; i += 1) {
+    const mobile = `+1202555${String(7000 + i)}`;
+    await runtime.users.create(user(`hook${i}`, mobile));
+    await runtime.verifications.start({ username: `hook${i}` });
+    phones.push(mobile);
+  }
+  let counter = 0;
+  const signedRequest = (base: string) => ({
+    method: 'POST' as const,
+    path: '/webhooks/sms',
+    setupRequest: (request: autocannon.Request) => {
+      counter += 1;
+      const params = {
+        MessageSid: `SMbench${counter.toString(16).padStart(26, '0')}`,
+        AccountSid: 'AC0',
+        From: phones[counter % phones.length] ?? '',
+        To: SIMULATOR_SERVICE_NUMBER,
+        Body: 'what is this?',
+      };
+      return {
+        ...request,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-signalwire-signature': computeSignature(SIGNING_KEY, `${base}/webhooks/sms`, params),
+        },
+        body: new URLSearchParams(params).toString(),
+      };
+    },
+  });
+  const measure = async (url: string) => {
+    const result = await autocannon({
+      url,
+      connections: C,
+      duration: SECONDS,
+      requests: [signedRequest(engineUrl)],
+    });
+    return {
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      errors: result.non2xx + result.errors,
+    };
+  };
+  const engine: Awaited<ReturnType<typeof measure>>[] = [];
+  const bare: Awaited<ReturnType<typeof measure>>[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    engine.push(await measure(engineUrl));
+    bare.push(await measure(bareUrl));
+  }
+  const errors = engine.reduce((sum, r) => sum + r.errors, 0);
+  if (errors) console.log(`warning: ${errors} webhook requests failed`);
+  return [
+    {
+      metric: 'reply webhook: requests/s',
+      engine: median(engine.map((r) => r.rps)),
+      bare: median(bare.map((r) => r.rps)),
+      unit: 'req/s',
+      higherIsBetter: true,
+    },
+    {
+      metric: 'reply webhook: p50 latency',
+      engine: median(engine.map((r) => r.p50)),
+      bare: median(bare.map((r) => r.p50)),
+      unit: 'ms',
+      higherIsBetter: false,
+    },
+    {
+      metric: 'reply webhook: p99 latency',
+      engine: median(engine.map((r) => r.p99)),
+      bare: median(bare.map((r) => r.p99)),
+      unit: 'ms',
+      higherIsBetter: false,
+    },
+  ];
+}
+
+async function endToEndBench(runtime: Runtime, engineUrl: string, bareUrl: string): Promise<Row[]> {
+  for (let i = 0; i < N; i += 1) await runtime.users.create(user(`e2e${i}`, phoneFor(i)));
+  const engine = await runVerifications(engineUrl, (i) => `e2e${i}`);
+  const bare = await runVerifications(bareUrl, (i) => `e2e${i}`);
+  if (engine.failures) console.log(`warning: ${engine.failures} verifications did not approve`);
+  return [
+    {
+      metric: 'verification end to end: per s',
+      engine: engine.perSecond,
+      bare: bare.perSecond,
+      unit: '/s',
+      higherIsBetter: true,
+    },
+    {
+      metric: 'verification end to end: p50',
+      engine: percentile(engine.latencies, 50),
+      bare: percentile(bare.latencies, 50),
+      unit: 'ms',
+      higherIsBetter: false,
+    },
+    {
+      metric: 'verification end to end: p99',
+      engine: percentile(engine.latencies, 99),
+      bare: percentile(bare.latencies, 99),
+      unit: 'ms',
+      higherIsBetter: false,
+    },
+  ];
+}
+
+/** start -> the text arrives -> signed reply webhook -> long-poll sees "approved". */
+async function runVerifications(base: string, username: (i: number) => string) {
+  const latencies: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const json = async (res: Response) => (await res.json()) as Record<string, any>;
+  const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+  const one = async (i: number) => {
+    const started = performance.now();
+    const to = phoneFor(i);
+    const { id } = await json(
+      await fetch(`${base}/api/v1/verifications`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ username: username(i) }),
+      }),
+    );
+    let code = '';
+    while (!code) {
+      const { messages } = await json(
+        await fetch(`${base}/dev/carrier/messages?to=${encodeURIComponent(to)}`),
+      );
+      code =
+        /\b(\d{6})\b/.exec(
+          messages.find((m: { direction: string }) => m.direction === 'outbound')?.body ?? '',
+        )?.[1] ?? '';
+      if (!code) await new Promise((r) => setTimeout(r, 5));
+    }
+    const params = {
+      MessageSid: `SMe2e${i}${Date.now()}`,
+      AccountSid: 'AC0',
+      From: to,
+      To: SIMULATOR_SERVICE_NUMBER,
+      Body: code,
+    };
+    await fetch(`${base}/webhooks/sms`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-signalwire-signature': computeSignature(SIGNING_KEY, `${base}/webhooks/sms`, params),
+      },
+      body: new URLSearchParams(params),
+    });
+    const verdict = await json(await fetch(`${base}/api/v1/verifications/${id}?wait=10`, { headers: auth }));
+    if (verdict.status !== 'approved') failures += 1;
+    latencies.push(performance.now() - started);
+  };
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) await one(next++);
+    }),
+  );
+  return { latencies, failures, perSecond: N / ((performance.now() - began) / 1000) };
+}
+
+const phoneFor = (i: number) => `+1202556${String(i).padStart(4, '0')}`;
+const user = (username: string, mobile: string) => ({
+  username,
+  displayName: username,
+  email: '',
+  phones: { mobile },
+  method: 'sms' as const,
+  language: 'en' as const,
+  pinHash: null,
+  pinMustChange: false,
+  createdAt: Date.now(),
+  updatedAt: Date.now(),
+});
+
+function printTable(rows: Row[]) {
+  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+  console.log(`${'metric'.padEnd(36)}${'engine'.padStart(10)}${'bare'.padStart(10)}  ratio (engine/bare)`);
+  for (const row of rows) {
+    const ratio = row.bare ? row.engine / row.bare : 0;
+    console.log(
+      `${row.metric.padEnd(36)}${fmt(row.engine).padStart(10)}${fmt(row.bare).padStart(10)}  ${ratio.toFixed(2)} ${row.unit}`,
+    );
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
