@@ -213,6 +213,7 @@ async function runVerifications(base: string, username: (i: number) => string) {
   const latencies: number[] = [];
   let next = 0;
   let failures = 0;
+  // biome-ignore lint/suspicious/noExplicitAny: the benchmark reads a few known fields of JSON answers
   const json = async (res: Response) => (await res.json()) as Record<string, any>;
   const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
   const one = async (i: number) => {

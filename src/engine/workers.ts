@@ -55,6 +55,7 @@ export function startWorkers(deps: {
     },
     { connection: deps.connection, prefix, concurrency: deps.concurrency ?? 50 },
   );
+  const timersConnection = deps.connection.duplicate();
   const timers = new Worker<TimerJobData>(
     TIMERS_QUEUE,
     async (job: Job<TimerJobData>) => {
@@ -66,7 +67,7 @@ export function startWorkers(deps: {
         throw err;
       }
     },
-    { connection: deps.connection.duplicate(), prefix, concurrency: deps.concurrency ?? 50 },
+    { connection: timersConnection, prefix, concurrency: deps.concurrency ?? 50 },
   );
   for (const worker of [effects, timers]) {
     worker.on('failed', (job, err) =>
@@ -80,6 +81,7 @@ export function startWorkers(deps: {
     isRunning: () => effects.isRunning() && timers.isRunning(),
     async close() {
       await Promise.all([effects.close(), timers.close()]);
+      timersConnection.disconnect();
     },
   };
 }

@@ -85,6 +85,7 @@ describe('crash safety', () => {
       {
         listen: false,
         workers: false,
+        clock: t.clock,
         hooks: {
           afterCommit: async () => {
             throw new Error('simulated crash after commit');

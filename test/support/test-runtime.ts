@@ -18,6 +18,7 @@ export interface TestRuntime {
   api(
     pathname: string,
     init?: { method?: string; body?: unknown; key?: string },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies field by field and assert on them
   ): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }

@@ -9,29 +9,51 @@ const keys = { API_KEY: 'k'.repeat(20), SIGNING_KEY: 's'.repeat(20), SECRET_KEY:
 describe('loadConfig', () => {
   it('gives safe defaults: loopback, port 3000, simulator, frozen', () => {
     const config = loadConfig({ ...keys });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, carrier: 'simulator', publicUrl: 'http://127.0.0.1:3000' });
-    expect(config.otp).toEqual({ length: 6, ttlSeconds: 300, maxAttempts: 3, maxSendsPerFlow: 3, smsMode: 'two-way' });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 3000,
+      carrier: 'simulator',
+      publicUrl: 'http://127.0.0.1:3000',
+    });
+    expect(config.otp).toEqual({
+      length: 6,
+      ttlSeconds: 300,
+      maxAttempts: 3,
+      maxSendsPerFlow: 3,
+      smsMode: 'two-way',
+    });
     expect(Object.isFrozen(config) && Object.isFrozen(config.otp)).toBe(true);
   });
 
   it('reports every problem at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'abc', OTP_LENGTH: '4', OTP_TTL_SECONDS: '3600', REDIS_URL: 'http://x', API_KEY: 'short' });
+      loadConfig({
+        PORT: 'abc',
+        OTP_LENGTH: '4',
+        OTP_TTL_SECONDS: '3600',
+        REDIS_URL: 'http://x',
+        API_KEY: 'short',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const key of ['PORT', 'OTP_LENGTH', 'OTP_TTL_SECONDS', 'REDIS_URL', 'API_KEY']) expect(problems).toContain(key);
+    for (const key of ['PORT', 'OTP_LENGTH', 'OTP_TTL_SECONDS', 'REDIS_URL', 'API_KEY'])
+      expect(problems).toContain(key);
   });
 
   it('requires real secrets and a real carrier in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/API_KEY[\s\S]*SIGNING_KEY[\s\S]*SECRET_KEY[\s\S]*PUBLIC_URL[\s\S]*REDIS_URL[\s\S]*simulator/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /API_KEY[\s\S]*SIGNING_KEY[\s\S]*SECRET_KEY[\s\S]*PUBLIC_URL[\s\S]*REDIS_URL[\s\S]*simulator/,
+    );
   });
 
   it('needs the credentials of the chosen carrier', () => {
-    expect(() => loadConfig({ ...keys, CARRIER: 'signalwire-cxml' })).toThrow(/SIGNALWIRE_PROJECT_ID[\s\S]*SIGNALWIRE_SPACE_URL/);
+    expect(() => loadConfig({ ...keys, CARRIER: 'signalwire-cxml' })).toThrow(
+      /SIGNALWIRE_PROJECT_ID[\s\S]*SIGNALWIRE_SPACE_URL/,
+    );
     const relay = loadConfig({
       ...keys,
       CARRIER: 'signalwire-relay',

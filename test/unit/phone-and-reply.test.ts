@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
 import { translate } from '../../flows/i18n/index.js';
+import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
 import { normalizePhone } from '../../src/phone/phone-number.js';
 
 const policy = { allowedCountries: ['US', 'GB', 'FR', 'ES'], defaultCountry: 'US' };
@@ -52,6 +52,8 @@ describe('parseSmsReply', () => {
 describe('translate', () => {
   it('fills placeholders in the user language', () => {
     expect(translate('en', 'sms.wrong', { remaining: 2 })).toBe('That answer is not right. 2 tries left.');
-    expect(translate('es', 'sms.wrong', { remaining: 2 })).toBe('La respuesta no es correcta. Le quedan 2 intentos.');
+    expect(translate('es', 'sms.wrong', { remaining: 2 })).toBe(
+      'La respuesta no es correcta. Le quedan 2 intentos.',
+    );
   });
 });

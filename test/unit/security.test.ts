@@ -9,10 +9,14 @@ import { computeSignature, isValidSignature } from '../../src/security/webhook-s
 
 describe('webhook signatures', () => {
   it('match an independent implementation (twilio) for any parameters', () => {
-    const params = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 40 }), { maxKeys: 8 });
+    const params = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 40 }), {
+      maxKeys: 8,
+    });
     fc.assert(
       fc.property(params, fc.webUrl(), (p, url) => {
-        expect(computeSignature('key-123', url, p)).toBe(twilio.getExpectedTwilioSignature('key-123', url, p));
+        expect(computeSignature('key-123', url, p)).toBe(
+          twilio.getExpectedTwilioSignature('key-123', url, p),
+        );
       }),
       { numRuns: 300 },
     );
@@ -77,7 +81,16 @@ describe('logs', () => {
       },
     });
     const logger = createLogger('info', sink);
-    logger.info({ pin: '4821', code: '123456', body: '123456 4821', to: '+12025550147', req: { headers: { authorization: 'Bearer k' } } }, 'x');
+    logger.info(
+      {
+        pin: '4821',
+        code: '123456',
+        body: '123456 4821',
+        to: '+12025550147',
+        req: { headers: { authorization: 'Bearer k' } },
+      },
+      'x',
+    );
     const out = lines.join('');
     for (const secret of ['4821', '123456', '+12025550147', 'Bearer k']) expect(out).not.toContain(secret);
     expect(out).toContain('[redacted]');
