@@ -7,19 +7,14 @@
  *   --seconds S         length of each webhook run (default 5)
  *   --rounds R          webhook runs per side; the median is reported (default 3)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import formbody from '@fastify/formbody';
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
-import { loadConfig, SIMULATOR_SERVICE_NUMBER } from '../src/config/load-config.js';
-import { createLogger } from '../src/log.js';
-import { startEmbeddedRedis } from '../src/redis/embedded-redis.js';
-import { findFreePort } from '../src/redis/redis-process.js';
-import { Runtime } from '../src/runtime.js';
+import { SIMULATOR_SERVICE_NUMBER } from '../src/config/load-config.js';
 import { computeSignature } from '../src/security/webhook-signature.js';
+import { BENCH_API_KEY, BENCH_SIGNING_KEY } from './bench-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,9 +28,8 @@ const N = Number(values.verifications);
 const C = Number(values.concurrency);
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
-const API_KEY = 'bench-api-key-0123456789';
-const SIGNING_KEY = 'bench-signing-key-0123456789';
-const EMPTY_CXML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+const AUTH = { authorization: `Bearer ${BENCH_API_KEY}`, 'content-type': 'application/json' };
+const SIGNING_KEY = BENCH_SIGNING_KEY;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,65 +41,47 @@ const percentile = (xs: number[], p: number) => {
 };
 
 async function main() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'mfa-bench-'));
-  const quiet = { info() {}, warn() {} };
-  const redis = await startEmbeddedRedis({ dataDir: dir, port: await findFreePort(), logger: quiet });
-  const port = await findFreePort();
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: String(port),
-    REDIS_URL: redis.url,
-    API_KEY,
-    SIGNING_KEY,
-    SECRET_KEY: 'bench-secret-key-0123456789',
-    DATA_DIR: dir,
-    LOG_LEVEL: 'silent',
-    SEND_LIMIT: '20',
+  // BENCH_PROFILE=1 writes a CPU profile of the server process to ./var/profiles.
+  const flags = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=var/profiles'] : [];
+  const server = spawn(process.execPath, [...flags, '--import', 'tsx', 'scripts/bench-server.ts'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const runtime = new Runtime(config, createLogger('silent'));
-  await runtime.start();
-  const engineUrl = config.publicUrl;
-  const bare = await startBare();
+  const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
+  const { engineUrl, bareUrl } = JSON.parse(line) as { engineUrl: string; bareUrl: string };
   console.log(`bench: ${N} verifications x ${C} concurrent; webhook runs ${ROUNDS} x ${SECONDS}s per side\n`);
   try {
-    const webhook = await webhookBench(runtime, engineUrl, bare.url);
-    const e2e = await endToEndBench(runtime, engineUrl, bare.url);
+    const webhook = await webhookBench(engineUrl, bareUrl);
+    const e2e = await endToEndBench(engineUrl, bareUrl);
     printTable([...webhook, ...e2e]);
   } finally {
-    await bare.close();
-    await runtime.stop();
-    await redis.stop();
-    await rm(dir, { recursive: true, force: true });
+    server.kill('SIGTERM');
+    await once(server, 'exit');
   }
 }
 
-/** The same answers as the engine's routes, with no work behind them: the floor of HTTP on this machine. */
-async function startBare() {
-  const app = Fastify();
-  await app.register(formbody);
-  app.post('/webhooks/sms', async (_req, reply) => reply.type('text/xml').send(EMPTY_CXML));
-  app.post('/api/v1/verifications', async (_req, reply) =>
-    reply.code(201).send({ id: 'x', status: 'pending', method: 'sms', expiresAt: new Date().toISOString() }),
-  );
-  app.get('/dev/carrier/messages', async () => ({
-    messages: [{ sid: 'SM0', direction: 'outbound', body: '123456 is your code', to: '+1', from: '+1' }],
-  }));
-  app.get('/api/v1/verifications/:id', async () => ({ id: 'x', status: 'approved' }));
-  const port = await findFreePort();
-  await app.listen({ host: '127.0.0.1', port });
-  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+async function createUser(base: string, username: string, mobile: string): Promise<void> {
+  const response = await fetch(`${base}/api/v1/users`, {
+    method: 'POST',
+    headers: AUTH,
+    body: JSON.stringify({ username, phones: { mobile } }),
+  });
+  if (response.status !== 201) throw new Error(`could not create ${username}: ${await response.text()}`);
 }
 
 type Row = { metric: string; engine: number; bare: number; unit: string; higherIsBetter: boolean };
 
-async function webhookBench(runtime: Runtime, engineUrl: string, bareUrl: string): Promise<Row[]> {
+async function webhookBench(engineUrl: string, bareUrl: string): Promise<Row[]> {
   // Pending flows whose numbers reply with text that is not a code: each reply is signed, parsed, routed to
   // its flow, transitioned, committed and answered by a text, and the flow stays pending for the next one.
   const phones: string[] = [];
   for (let i = 0; i < 50; i += 1) {
     const mobile = `+1202555${String(7000 + i)}`;
-    await runtime.users.create(user(`hook${i}`, mobile));
-    await runtime.verifications.start({ username: `hook${i}` });
+    await createUser(engineUrl, `hook${i}`, mobile);
+    await fetch(`${engineUrl}/api/v1/verifications`, {
+      method: 'POST',
+      headers: AUTH,
+      body: JSON.stringify({ username: `hook${i}` }),
+    });
     phones.push(mobile);
   }
   let counter = 0;
@@ -178,8 +154,8 @@ async function webhookBench(runtime: Runtime, engineUrl: string, bareUrl: string
   ];
 }
 
-async function endToEndBench(runtime: Runtime, engineUrl: string, bareUrl: string): Promise<Row[]> {
-  for (let i = 0; i < N; i += 1) await runtime.users.create(user(`e2e${i}`, phoneFor(i)));
+async function endToEndBench(engineUrl: string, bareUrl: string): Promise<Row[]> {
+  for (let i = 0; i < N; i += 1) await createUser(engineUrl, `e2e${i}`, phoneFor(i));
   const engine = await runVerifications(engineUrl, (i) => `e2e${i}`);
   const bare = await runVerifications(bareUrl, (i) => `e2e${i}`);
   if (engine.failures) console.log(`warning: ${engine.failures} verifications did not approve`);
@@ -215,14 +191,13 @@ async function runVerifications(base: string, username: (i: number) => string) {
   let failures = 0;
   // biome-ignore lint/suspicious/noExplicitAny: the benchmark reads a few known fields of JSON answers
   const json = async (res: Response) => (await res.json()) as Record<string, any>;
-  const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
   const one = async (i: number) => {
     const started = performance.now();
     const to = phoneFor(i);
     const { id } = await json(
       await fetch(`${base}/api/v1/verifications`, {
         method: 'POST',
-        headers: auth,
+        headers: AUTH,
         body: JSON.stringify({ username: username(i) }),
       }),
     );
@@ -252,7 +227,7 @@ async function runVerifications(base: string, username: (i: number) => string) {
       },
       body: new URLSearchParams(params),
     });
-    const verdict = await json(await fetch(`${base}/api/v1/verifications/${id}?wait=10`, { headers: auth }));
+    const verdict = await json(await fetch(`${base}/api/v1/verifications/${id}?wait=10`, { headers: AUTH }));
     if (verdict.status !== 'approved') failures += 1;
     latencies.push(performance.now() - started);
   };
@@ -266,19 +241,6 @@ async function runVerifications(base: string, username: (i: number) => string) {
 }
 
 const phoneFor = (i: number) => `+1202556${String(i).padStart(4, '0')}`;
-const user = (username: string, mobile: string) => ({
-  username,
-  displayName: username,
-  email: '',
-  phones: { mobile },
-  method: 'sms' as const,
-  language: 'en' as const,
-  pinHash: null,
-  pinMustChange: false,
-  createdAt: Date.now(),
-  updatedAt: Date.now(),
-});
-
 function printTable(rows: Row[]) {
   const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
   console.log(`${'metric'.padEnd(36)}${'engine'.padStart(10)}${'bare'.padStart(10)}  ratio (engine/bare)`);

@@ -56,7 +56,7 @@ function printBanner(config: Config, embeddedRedis: boolean): void {
   const lines = [
     '',
     `  Dialtone MFA is running at ${config.publicUrl}`,
-    `  carrier: ${config.carrier}${embeddedRedis ? ', Redis: private (data in ./var/redis)' : ''}`,
+    `  carrier: ${config.carrier}${embeddedRedis ? `, Redis: private (data in ${join(config.dataDir, 'redis')})` : ''}`,
   ];
   if (config.carrier === 'simulator') lines.push(`  dev phone: ${config.publicUrl}/dev/phone`);
   if (config.apiKeyGenerated) {

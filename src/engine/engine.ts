@@ -102,13 +102,19 @@ export class FlowEngine {
     return flow;
   }
 
+  /**
+   * `options.loaded` is a record the caller just read: it saves a read, and a stale one only costs a retry
+   * because the commit checks the version.
+   */
   async dispatch(
     flowId: string,
     event: FlowEvent,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string; loaded?: FlowRecord } = {},
   ): Promise<DispatchResult> {
+    let known = options.loaded?.id === flowId ? options.loaded : null;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt += 1) {
-      const flow = await this.deps.store.load(flowId);
+      const flow = known ?? (await this.deps.store.load(flowId));
+      known = null;
       if (!flow) throw new FlowNotFoundError();
       const definition = this.definitionFor(flow);
       const current = definition.machine.resolveState(flow.snapshot as never);
@@ -123,10 +129,11 @@ export class FlowEngine {
       }
       const now = this.deps.clock.now();
       const status = definition.statusOf(next);
+      const snapshot = definition.machine.getPersistedSnapshot(next);
       const result = await this.deps.store.commit({
         flowId,
         expectedVersion: flow.version,
-        snapshot: definition.machine.getPersistedSnapshot(next),
+        snapshot,
         status,
         entry: { at: now, event, state: stateOf(next, status), effects: names(effects) },
         effects,
@@ -141,8 +148,14 @@ export class FlowEngine {
         continue;
       }
       await this.afterCommit(flowId, result.version, effects);
-      const updated = await this.deps.store.load(flowId);
-      if (!updated) throw new FlowNotFoundError();
+      // The commit wrote exactly this: no need to read it back.
+      const updated: FlowRecord = {
+        ...flow,
+        version: result.version,
+        snapshot: JSON.parse(JSON.stringify(snapshot)),
+        status,
+        updatedAt: now,
+      };
       return { flow: updated, changed: true, duplicate: false, effects };
     }
     throw new AppError(503, 'busy', 'The verification is busy; try again');

@@ -33,9 +33,11 @@ export interface UserStanding {
 }
 
 export function publicUser(user: User, standing: UserStanding, now: number) {
-  const { pinHash, ...rest } = user;
+  const { pinHash, createdAt, updatedAt, ...rest } = user;
   return {
     ...rest,
+    createdAt: new Date(createdAt).toISOString(),
+    updatedAt: new Date(updatedAt).toISOString(),
     hasPin: pinHash !== null,
     locked: standing.lockedUntil !== null && standing.lockedUntil > now,
     blocked:

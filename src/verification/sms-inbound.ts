@@ -55,7 +55,7 @@ export class SmsInbound {
     const result = await this.deps.engine.dispatch(
       flowId,
       { type: 'REPLY', at: this.deps.clock.now(), reply },
-      { idempotencyKey },
+      { idempotencyKey, loaded: flow },
     );
     log.info({ flowId, status: result.flow.status, duplicate: result.duplicate }, 'text reply handled');
   }
