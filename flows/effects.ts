@@ -48,8 +48,31 @@ export interface AuditEffect {
   data?: Record<string, string | number | boolean>;
 }
 
+export interface PlaceCallEffect {
+  type: 'placeCall';
+  to: string;
+  sendDigits?: string;
+  ringTimeoutSec: number;
+  machineDetection: boolean;
+}
+
+export interface HangupCallEffect {
+  type: 'hangupCall';
+  callSid: string;
+}
+
+/** Stores a new PIN: the hash was made outside the machine from the digits the user keyed. */
+export interface SetPinEffect {
+  type: 'setPin';
+  userId: string;
+  pinHash: string;
+}
+
 export type Effect =
   | SendSmsEffect
+  | PlaceCallEffect
+  | HangupCallEffect
+  | SetPinEffect
   | ScheduleTimerEffect
   | CancelTimerEffect
   | BlockUserEffect
@@ -59,6 +82,9 @@ export type Effect =
 export type EffectType = Effect['type'];
 export const EFFECT_TYPES: readonly EffectType[] = [
   'sendSms',
+  'placeCall',
+  'hangupCall',
+  'setPin',
   'scheduleTimer',
   'cancelTimer',
   'blockUser',

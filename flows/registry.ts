@@ -1,6 +1,7 @@
 import type { AnyStateMachine, SnapshotFrom } from 'xstate';
 import type { VerificationStatus } from './effects.js';
 import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
+import { VOICE_CALL_MACHINE_ID, VOICE_CALL_MACHINE_VERSION, voiceCallMachine } from './voice-call/machine.js';
 
 export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
   id: string;
@@ -31,7 +32,24 @@ export const smsOtpFlow: FlowDefinition<typeof smsOtpMachine> = {
   statusOf: (snapshot) => stateStatus(snapshot.value),
 };
 
+const voiceStatus: Record<string, VerificationStatus> = {
+  verified: 'approved',
+  rejected: 'failed',
+  failed: 'failed',
+  fraud: 'fraud',
+  canceled: 'canceled',
+};
+
+export const voiceCallFlow: FlowDefinition<typeof voiceCallMachine> = {
+  id: VOICE_CALL_MACHINE_ID,
+  version: VOICE_CALL_MACHINE_VERSION,
+  machine: voiceCallMachine,
+  statusOf: (snapshot) =>
+    (typeof snapshot.value === 'string' ? voiceStatus[snapshot.value] : undefined) ?? 'pending',
+};
+
 /** Every machine the engine can run, by id. */
 export const flowRegistry: ReadonlyMap<string, FlowDefinition> = new Map<string, FlowDefinition>([
   [smsOtpFlow.id, smsOtpFlow as unknown as FlowDefinition],
+  [voiceCallFlow.id, voiceCallFlow as unknown as FlowDefinition],
 ]);

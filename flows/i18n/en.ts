@@ -17,6 +17,27 @@ export const en = {
     '{service}: texts for sign-in verification. Reply STOP to opt out. Message and data rates may apply.',
   'sms.stop': '{service}: you are unsubscribed and will get no more texts. Reply START to subscribe again.',
   'sms.start': '{service}: you are subscribed again to sign-in texts. Reply HELP for help, STOP to opt out.',
+  'voice.greeting': 'Hello. This is {service}, calling to verify your sign-in.',
+  'voice.ask.pin': 'Please enter your PIN, followed by the pound key.',
+  'voice.ask.standard': 'Press the pound key to finish signing in.',
+  'voice.ask.code': 'Please enter the code shown on your screen, followed by the pound key.',
+  'voice.fraud-hint': 'If you did not try to sign in, press zero, then pound.',
+  'voice.fraud-hint.standard': 'If you did not try to sign in, press zero.',
+  'voice.problem.wrong': 'That is not right.',
+  'voice.problem.no-input': 'We did not hear anything.',
+  'voice.problem.mismatch': 'The two PINs did not match.',
+  'voice.problem.weak:length': 'That PIN is not {min} to {max} digits long.',
+  'voice.problem.weak:not-digits': 'A PIN has digits only.',
+  'voice.problem.weak:trivial': 'That PIN is too easy to guess.',
+  'voice.problem.weak:phone-digits': 'A PIN must not be part of your phone number.',
+  'voice.problem.weak:same-as-old': 'The new PIN must differ from the old one.',
+  'voice.new-pin':
+    'Your PIN must be changed. Enter a new PIN of {min} to {max} digits, followed by the pound key.',
+  'voice.confirm-pin': 'Enter the new PIN again, followed by the pound key.',
+  'voice.verified': 'You are verified. Goodbye.',
+  'voice.failed': 'Verification failed. Goodbye.',
+  'voice.fraud': 'Thank you. The sign-in was blocked and your administrator has been told. Goodbye.',
+  'voice.goodbye': 'Goodbye.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -6,6 +6,8 @@
 export type VoiceLanguage = 'en-US' | 'es-ES';
 
 export interface VoicePrompt {
+  /** Which prompt of the call this is: keys answering an older one are ignored (cXML puts it in the gather URL). */
+  step?: number;
   /** Sentences to speak, already translated. */
   say: string[];
   language: VoiceLanguage;
@@ -30,7 +32,7 @@ export interface VoiceSessionHandler {
   /** The call was answered; returns the first prompt. */
   onAnswered(flowId: string, callSid: string, answeredBy: AnsweredBy): Promise<VoicePrompt>;
   /** Keys pressed (without the finishing '#'), or null when the gather timed out with nothing. */
-  onDigits(flowId: string, callSid: string, digits: string | null): Promise<VoicePrompt>;
+  onDigits(flowId: string, callSid: string, digits: string | null, step?: number): Promise<VoicePrompt>;
   /** The call ended, or never connected. Safe to call more than once and out of order. */
   onEnded(flowId: string, callSid: string, status: CallEndStatus): Promise<void>;
 }

@@ -35,6 +35,16 @@ export interface Config {
     maxSendsPerFlow: number;
     smsMode: 'two-way' | 'one-way';
   };
+  voice: {
+    mode: 'standard' | 'pin' | 'code';
+    ringSeconds: number;
+    promptSeconds: number;
+    maxCallSeconds: number;
+    noInputTries: number;
+    backupOn: ('busy' | 'no-answer')[];
+    machineDetection: boolean;
+  };
+  pin: { minLength: number; maxLength: number };
   sendLimit: { count: number; windowSeconds: number };
   fraudBlockDays: number;
   lockout: { threshold: number; minutes: number };
@@ -92,6 +102,13 @@ function resolveConfig(raw: RawConfig): Config {
       if (!raw.SIGNING_KEY) problems.push('SIGNING_KEY: required when CARRIER=signalwire-cxml');
     }
   }
+  const backupOn = raw.VOICE_BACKUP_ON.filter((v) => v !== 'none');
+  for (const value of backupOn) {
+    if (value !== 'busy' && value !== 'no-answer')
+      problems.push(`VOICE_BACKUP_ON: ${value} is not busy, no-answer or none`);
+  }
+  if (raw.PIN_MIN_LENGTH > raw.PIN_MAX_LENGTH)
+    problems.push('PIN_MIN_LENGTH: must not exceed PIN_MAX_LENGTH');
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = resolve(raw.DATA_DIR);
@@ -126,6 +143,16 @@ function resolveConfig(raw: RawConfig): Config {
       maxSendsPerFlow: raw.MAX_SENDS_PER_FLOW,
       smsMode: raw.SMS_MODE,
     },
+    voice: {
+      mode: raw.VOICE_MODE,
+      ringSeconds: raw.VOICE_RING_SECONDS,
+      promptSeconds: raw.VOICE_PROMPT_SECONDS,
+      maxCallSeconds: raw.VOICE_MAX_CALL_SECONDS,
+      noInputTries: raw.VOICE_NO_INPUT_TRIES,
+      backupOn: backupOn as ('busy' | 'no-answer')[],
+      machineDetection: raw.VOICE_MACHINE_DETECTION,
+    },
+    pin: { minLength: raw.PIN_MIN_LENGTH, maxLength: raw.PIN_MAX_LENGTH },
     sendLimit: { count: raw.SEND_LIMIT, windowSeconds: raw.SEND_LIMIT_WINDOW_SECONDS },
     fraudBlockDays: raw.FRAUD_BLOCK_DAYS,
     lockout: { threshold: raw.LOCKOUT_THRESHOLD, minutes: raw.LOCKOUT_MINUTES },

@@ -71,6 +71,15 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Z]{2}$/)
     .default('US'),
+  VOICE_MODE: z.enum(['standard', 'pin', 'code']).default('pin'),
+  VOICE_RING_SECONDS: int(10, 60, 30),
+  VOICE_PROMPT_SECONDS: int(3, 30, 10),
+  VOICE_MAX_CALL_SECONDS: int(60, 600, 180),
+  VOICE_NO_INPUT_TRIES: int(1, 5, 2),
+  VOICE_BACKUP_ON: list.default(['busy', 'no-answer']),
+  VOICE_MACHINE_DETECTION: bool.default(true),
+  PIN_MIN_LENGTH: int(4, 8, 4),
+  PIN_MAX_LENGTH: int(4, 12, 8),
   SERVICE_NAME: z.string().min(1).max(30).default('Dialtone'),
   DEFAULT_LANGUAGE: z.enum(['en', 'es']).default('en'),
   TRUST_PROXY: bool.default(false),

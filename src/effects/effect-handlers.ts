@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
 import { translate } from '../../flows/i18n/index.js';
+import { CarrierError } from '../carriers/cxml-messaging.js';
 import type { MessagingCarrier } from '../carriers/messaging-port.js';
+import type { VoiceCarrier } from '../carriers/voice-port.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
+import type { FlowEngine } from '../engine/engine.js';
 import type { Keys } from '../engine/keys.js';
 import type { EffectHandlers } from '../engine/workers.js';
 import { type Logger, maskPhone } from '../log.js';
@@ -16,6 +19,8 @@ const DAY_MS = 24 * 3600 * 1000;
 export function createEffectHandlers(deps: {
   config: Pick<Config, 'publicUrl' | 'signalwire' | 'lockout'>;
   carrier: () => MessagingCarrier;
+  voice: () => VoiceCarrier;
+  engine: () => FlowEngine;
   secrets: CodeSecrets;
   sms: SmsDirectory;
   users: UserStore;
@@ -43,6 +48,44 @@ export function createEffectHandlers(deps: {
         { flowId, jobId, messageSid: sent.sid, dest: maskPhone(effect.to), message: effect.message },
         'text sent',
       );
+    },
+    async placeCall(effect, { flowId, jobId }) {
+      try {
+        const placed = await deps.voice().placeCall({
+          flowId,
+          from: config.signalwire.fromNumber,
+          to: effect.to,
+          ringTimeoutSec: effect.ringTimeoutSec,
+          machineDetection: effect.machineDetection,
+          ...(effect.sendDigits ? { sendDigits: effect.sendDigits } : {}),
+        });
+        logger.info({ flowId, jobId, callSid: placed.sid, dest: maskPhone(effect.to) }, 'call placed');
+      } catch (err) {
+        // A refusal (bad number, no credit) will not get better with retries: the flow fails now.
+        if (!(err instanceof CarrierError) || err.status >= 500) throw err;
+        logger.warn({ flowId, jobId, status: err.status, err }, 'carrier refused the call');
+        await deps
+          .engine()
+          .dispatch(
+            flowId,
+            { type: 'CALL_ENDED', at: deps.clock.now(), callSid: `refused-${jobId}`, status: 'failed' },
+            { idempotencyKey: `voice-refused:${jobId}` },
+          );
+      }
+    },
+    async hangupCall(effect, { flowId }) {
+      if (!effect.callSid) return;
+      await deps.voice().hangup(effect.callSid);
+      logger.info({ flowId, callSid: effect.callSid }, 'call hung up');
+    },
+    async setPin(effect, { flowId }) {
+      const updated = await deps.users.update(effect.userId, (user) => ({
+        ...user,
+        pinHash: effect.pinHash,
+        pinMustChange: false,
+        updatedAt: deps.clock.now(),
+      }));
+      logger.info({ flowId, user: effect.userId, stored: updated !== null }, 'PIN changed by phone');
     },
     async blockUser(effect) {
       await deps.users.block(effect.userId, deps.clock.now() + effect.days * DAY_MS, effect.reason);

@@ -15,6 +15,7 @@ import type { UserStore } from '../store/user-store.js';
 import type { Method, User } from '../users/user.js';
 import { judgeAnswer } from './answer-judge.js';
 import { type VerificationView, verificationView } from './verification-view.js';
+import type { VoiceCalls } from './voice-calls.js';
 
 export interface VerificationDeps {
   config: Pick<Config, 'otp' | 'sendLimit' | 'fraudBlockDays' | 'serviceName'>;
@@ -24,6 +25,7 @@ export interface VerificationDeps {
   limiter: RateLimiter;
   secrets: CodeSecrets;
   clock: Clock;
+  voice: VoiceCalls;
 }
 
 const newToken = () => randomBytes(9).toString('base64url');
@@ -32,12 +34,17 @@ const newToken = () => randomBytes(9).toString('base64url');
 export class VerificationService {
   constructor(private readonly deps: VerificationDeps) {}
 
-  async start(request: { username: string; method?: Method; purpose?: string }): Promise<VerificationView> {
-    const { users, clock } = this.deps;
-    const user = await users.get(request.username);
+  async start(request: {
+    username: string;
+    method?: Method;
+    purpose?: string;
+  }): Promise<VerificationView & { code?: string }> {
+    const user = await this.deps.users.get(request.username);
     if (!user) throw notFound('user_not_found', 'No such user');
     await this.assertInGoodStanding(user);
     const method = request.method ?? user.method;
+    const purpose = request.purpose ?? 'api';
+    if (method === 'voice') return this.startVoice(user, purpose);
     if (method !== 'sms') {
       throw new AppError(
         422,
@@ -45,6 +52,19 @@ export class VerificationService {
         `The ${method} method is not available on this server yet`,
       );
     }
+    return this.startSms(user, purpose);
+  }
+
+  private async startVoice(user: User, purpose: string) {
+    const to = user.phones.primary ?? user.phones.mobile;
+    if (to) await this.assertSendAllowed(user.username, to);
+    const { flow, code } = await this.deps.voice.start(user, newFlowId(), purpose);
+    return { ...verificationView(flow), ...(code ? { code } : {}) };
+  }
+
+  private async startSms(user: User, purpose: string): Promise<VerificationView> {
+    const { clock } = this.deps;
+    const method = 'sms';
     const to = user.phones.mobile ?? user.phones.primary;
     if (!to) throw conflict('no_phone', 'The user has no phone number for text messages');
     if (await this.deps.sms.isOptedOut(to))
@@ -75,7 +95,7 @@ export class VerificationService {
     const flow = await this.deps.engine.start(smsOtpFlow.id, {
       flowId,
       userId: user.username,
-      purpose: request.purpose ?? 'api',
+      purpose,
       method,
       expiresAt: at + otp.ttlSeconds * 1000,
       input,

@@ -1,0 +1,457 @@
+import { and, assign, not, setup } from 'xstate';
+import type {
+  AuditEffect,
+  BlockUserEffect,
+  CancelTimerEffect,
+  HangupCallEffect,
+  PlaceCallEffect,
+  RecordOutcomeEffect,
+  ScheduleTimerEffect,
+  SetPinEffect,
+} from '../effects.js';
+import type { Language } from '../i18n/index.js';
+import type { PinProblem } from './pin-rules.js';
+
+export const VOICE_CALL_MACHINE_ID = 'voice-call';
+/** Bump when a change would make an old snapshot or event log mean something else. */
+export const VOICE_CALL_MACHINE_VERSION = 1;
+
+export type VoiceMode = 'standard' | 'pin' | 'code';
+
+export interface VoiceCallInput {
+  flowId: string;
+  userId: string;
+  language: Language;
+  service: string;
+  mode: VoiceMode;
+  to: string;
+  extension: string | null;
+  backup: string | null;
+  /** Which endings of the primary call move on to the backup phone. */
+  backupOn: ('busy' | 'no-answer')[];
+  pinMustChange: boolean;
+  /** Keyed digest of the code shown on the screen (code mode); judged outside the machine. */
+  codeDigest: string | null;
+  pinLength: { min: number; max: number };
+  maxAttempts: number;
+  maxNoInput: number;
+  maxPinChanges: number;
+  ringTimeoutSec: number;
+  maxCallSec: number;
+  machineDetection: boolean;
+  fraudBlockDays: number;
+  /** Time and timer tokens come from outside: the machine stays pure. */
+  at: number;
+  timerToken: string;
+}
+
+export type Problem = 'wrong' | 'no-input' | 'mismatch' | `weak:${PinProblem | 'same-as-old'}` | null;
+
+export interface VoiceCallContext extends Omit<VoiceCallInput, 'at' | 'timerToken'> {
+  leg: 'primary' | 'backup';
+  callSid: string | null;
+  /** Calls whose late events must be ignored (the primary leg after moving to the backup). */
+  ignoredCalls: string[];
+  ringToken: string;
+  ringFireAt: number;
+  callToken: string | null;
+  callFireAt: number;
+  attempts: number;
+  noInputs: number;
+  pinChanges: number;
+  pendingPinHash: string | null;
+  problem: Problem;
+  prompts: number;
+  reason: string | null;
+}
+
+/**
+ * What the caller keyed, judged outside the machine (scrypt PIN check, code digest, new-PIN rules) against the
+ * state the call is in. `none` is silence (or `#` alone in PIN mode).
+ */
+export type DigitFacts =
+  | { result: 'none' }
+  | { result: 'fraud' }
+  | { result: 'correct' }
+  | { result: 'wrong' }
+  | { result: 'accepted'; pinHash: string }
+  | { result: 'weak'; problem: PinProblem | 'same-as-old' }
+  | { result: 'match' }
+  | { result: 'mismatch' };
+
+export type CallEnd = 'busy' | 'no-answer' | 'failed' | 'canceled' | 'completed';
+
+export type VoiceCallEvent =
+  | {
+      type: 'ANSWERED';
+      at: number;
+      callSid: string;
+      answeredBy: 'human' | 'machine' | 'unknown';
+      callToken: string;
+    }
+  | { type: 'DIGITS'; at: number; callSid: string; facts: DigitFacts }
+  | { type: 'CALL_ENDED'; at: number; callSid: string; status: CallEnd }
+  | { type: 'TIMEOUT'; timer: string; token: string }
+  | { type: 'CANCEL'; at: number };
+
+export const RING_TIMER = 'ring';
+export const CALL_TIMER = 'call';
+/** Grace beyond the carrier's own ring timeout before the engine gives up on an unanswered call. */
+export const RING_GRACE_MS = 15_000;
+
+type Ctx = { context: VoiceCallContext };
+
+const placeCall = (which: 'primary' | 'backup') => ({
+  type: 'placeCall' as const,
+  params: ({ context }: Ctx) => ({
+    to: which === 'primary' ? context.to : (context.backup ?? ''),
+    ...(which === 'primary' && context.extension ? { sendDigits: extensionDigits(context.extension) } : {}),
+    ringTimeoutSec: context.ringTimeoutSec,
+    machineDetection: context.machineDetection,
+  }),
+});
+const scheduleRing = {
+  type: 'scheduleTimer' as const,
+  params: ({ context }: Ctx) => ({ timer: RING_TIMER, token: context.ringToken, fireAt: context.ringFireAt }),
+};
+const scheduleCallTimer = {
+  type: 'scheduleTimer' as const,
+  params: ({ context }: Ctx) => ({
+    timer: CALL_TIMER,
+    token: context.callToken ?? '',
+    fireAt: context.callFireAt,
+  }),
+};
+const storePin = {
+  type: 'setPin' as const,
+  params: ({ context }: Ctx) => ({ userId: context.userId, pinHash: context.pendingPinHash ?? '' }),
+};
+const stopRing = {
+  type: 'cancelTimer' as const,
+  params: ({ context }: Ctx) => ({ timer: RING_TIMER, token: context.ringToken }),
+};
+const stopCallTimer = {
+  type: 'cancelTimer' as const,
+  params: ({ context }: Ctx) => ({ timer: CALL_TIMER, token: context.callToken ?? '' }),
+};
+const hangup = {
+  type: 'hangupCall' as const,
+  params: ({ context }: Ctx) => ({ callSid: context.callSid ?? '' }),
+};
+const outcome = (result: 'success' | 'failure') => ({
+  type: 'recordOutcome' as const,
+  params: ({ context }: Ctx) => ({ userId: context.userId, outcome: result }),
+});
+
+/** Extension digits after connect: a second of waiting ('w' is half a second) before each try. */
+export function extensionDigits(extension: string): string {
+  return `ww${extension.replace(/[,W]/g, 'w')}`;
+}
+
+const keyed =
+  (result: DigitFacts['result']) =>
+  ({ event }: { event: VoiceCallEvent }) =>
+    event.type === 'DIGITS' && event.facts.result === result;
+
+export const voiceCallMachine = setup({
+  types: {} as { context: VoiceCallContext; events: VoiceCallEvent; input: VoiceCallInput },
+  actions: {
+    placeCall: (_, _params: Omit<PlaceCallEffect, 'type'>) => {},
+    hangupCall: (_, _params: Omit<HangupCallEffect, 'type'>) => {},
+    setPin: (_, _params: Omit<SetPinEffect, 'type'>) => {},
+    scheduleTimer: (_, _params: Omit<ScheduleTimerEffect, 'type'>) => {},
+    cancelTimer: (_, _params: Omit<CancelTimerEffect, 'type'>) => {},
+    blockUser: (_, _params: Omit<BlockUserEffect, 'type'>) => {},
+    recordOutcome: (_, _params: Omit<RecordOutcomeEffect, 'type'>) => {},
+    audit: (_, _params: Omit<AuditEffect, 'type'>) => {},
+    countPrompt: assign({ prompts: ({ context }) => context.prompts + 1 }),
+    answer: assign(({ context, event }) =>
+      event.type === 'ANSWERED'
+        ? {
+            callSid: event.callSid,
+            callToken: event.callToken,
+            callFireAt: event.at + context.maxCallSec * 1000,
+          }
+        : {},
+    ),
+    silence: assign({ noInputs: ({ context }) => context.noInputs + 1, problem: 'no-input' as const }),
+  },
+  guards: {
+    currentCall: ({ context, event }) =>
+      'callSid' in event &&
+      !context.ignoredCalls.includes(event.callSid) &&
+      (context.callSid === null || context.callSid === event.callSid),
+    machineAnswered: ({ event }) => event.type === 'ANSWERED' && event.answeredBy === 'machine',
+    backupAllowed: ({ context, event }) =>
+      event.type === 'CALL_ENDED' &&
+      context.leg === 'primary' &&
+      context.backup !== null &&
+      (context.backupOn as string[]).includes(event.status),
+    ringTimer: ({ context, event }) =>
+      event.type === 'TIMEOUT' && event.timer === RING_TIMER && event.token === context.ringToken,
+    callTimer: ({ context, event }) =>
+      event.type === 'TIMEOUT' && event.timer === CALL_TIMER && event.token === context.callToken,
+    isFraud: keyed('fraud'),
+    isCorrect: keyed('correct'),
+    isNone: keyed('none'),
+    isAccepted: keyed('accepted'),
+    isMatch: keyed('match'),
+    lastTry: ({ context }) => context.attempts + 1 >= context.maxAttempts,
+    lastSilence: ({ context }) => context.noInputs + 1 >= context.maxNoInput,
+    lastPinChange: ({ context }) => context.pinChanges + 1 >= context.maxPinChanges,
+    mustChangePin: ({ context }) => context.mode === 'pin' && context.pinMustChange,
+  },
+}).createMachine({
+  id: VOICE_CALL_MACHINE_ID,
+  context: ({ input }) => {
+    const { at: _at, timerToken, ...rest } = input;
+    return {
+      ...rest,
+      leg: 'primary',
+      callSid: null,
+      ignoredCalls: [],
+      ringToken: `${timerToken}-r1`,
+      ringFireAt: input.at + input.ringTimeoutSec * 1000 + RING_GRACE_MS,
+      callToken: null,
+      callFireAt: 0,
+      attempts: 0,
+      noInputs: 0,
+      pinChanges: 0,
+      pendingPinHash: null,
+      problem: null,
+      prompts: 0,
+      reason: null,
+    };
+  },
+  initial: 'calling',
+  states: {
+    calling: {
+      entry: [placeCall('primary'), scheduleRing],
+      on: {
+        ANSWERED: [
+          { guard: not('currentCall') },
+          {
+            guard: 'machineAnswered',
+            target: 'failed',
+            actions: [
+              assign({ callSid: ({ event }) => event.callSid, reason: 'voicemail' }),
+              stopRing,
+              hangup,
+            ],
+          },
+          { target: 'answered', actions: [stopRing, 'answer', scheduleCallTimer] },
+        ],
+        CALL_ENDED: [
+          { guard: not('currentCall') },
+          {
+            guard: 'backupAllowed',
+            target: 'callingBackup',
+            actions: [
+              stopRing,
+              assign(({ context, event }) => ({
+                ignoredCalls: [...context.ignoredCalls, event.callSid],
+                leg: 'backup' as const,
+                callSid: null,
+                ringToken: `${context.ringToken}b`,
+                ringFireAt: event.at + context.ringTimeoutSec * 1000 + RING_GRACE_MS,
+              })),
+            ],
+          },
+          {
+            target: 'failed',
+            actions: [stopRing, assign({ reason: ({ event }) => endReason(event.status) })],
+          },
+        ],
+        TIMEOUT: { guard: 'ringTimer', target: 'failed', actions: [assign({ reason: 'no-answer' }), hangup] },
+        CANCEL: { target: 'canceled', actions: [stopRing, hangup] },
+      },
+    },
+    callingBackup: {
+      entry: [placeCall('backup'), scheduleRing],
+      on: {
+        ANSWERED: [
+          { guard: not('currentCall') },
+          {
+            guard: 'machineAnswered',
+            target: 'failed',
+            actions: [
+              assign({ callSid: ({ event }) => event.callSid, reason: 'voicemail' }),
+              stopRing,
+              hangup,
+            ],
+          },
+          { target: 'answered', actions: [stopRing, 'answer', scheduleCallTimer] },
+        ],
+        CALL_ENDED: [
+          { guard: not('currentCall') },
+          {
+            target: 'failed',
+            actions: [stopRing, assign({ reason: ({ event }) => endReason(event.status) })],
+          },
+        ],
+        TIMEOUT: { guard: 'ringTimer', target: 'failed', actions: [assign({ reason: 'no-answer' }), hangup] },
+        CANCEL: { target: 'canceled', actions: [stopRing, hangup] },
+      },
+    },
+    answered: {
+      initial: 'ask',
+      on: {
+        CALL_ENDED: {
+          guard: 'currentCall',
+          target: 'failed',
+          actions: [stopCallTimer, assign({ reason: 'hung-up' })],
+        },
+        TIMEOUT: { guard: 'callTimer', target: 'failed', actions: [assign({ reason: 'timeout' }), hangup] },
+        CANCEL: { target: 'canceled', actions: [stopCallTimer, hangup] },
+      },
+      states: {
+        // PIN, code, or a bare '#', by mode. Re-entered (not re-placed) on each re-prompt.
+        ask: {
+          entry: 'countPrompt',
+          on: {
+            DIGITS: [
+              { guard: not('currentCall') },
+              { guard: 'isFraud', target: '#voice-call.fraud' },
+              {
+                guard: and(['isCorrect', 'mustChangePin']),
+                target: 'newPin',
+                actions: assign({ problem: null, noInputs: 0 }),
+              },
+              { guard: 'isCorrect', target: '#voice-call.verified' },
+              {
+                guard: and(['isNone', 'lastSilence']),
+                target: '#voice-call.rejected',
+                actions: assign({ reason: 'no-input' }),
+              },
+              { guard: 'isNone', target: 'ask', reenter: true, actions: 'silence' },
+              {
+                guard: 'lastTry',
+                target: '#voice-call.rejected',
+                actions: assign({
+                  reason: 'too-many-attempts',
+                  attempts: ({ context }) => context.attempts + 1,
+                }),
+              },
+              {
+                target: 'ask',
+                reenter: true,
+                actions: assign({ attempts: ({ context }) => context.attempts + 1, problem: 'wrong' }),
+              },
+            ],
+          },
+        },
+        newPin: {
+          entry: 'countPrompt',
+          on: {
+            DIGITS: [
+              { guard: not('currentCall') },
+              { guard: 'isFraud', target: '#voice-call.fraud' },
+              {
+                guard: 'isAccepted',
+                target: 'confirmPin',
+                actions: assign(({ event }) => ({
+                  pendingPinHash:
+                    event.type === 'DIGITS' && event.facts.result === 'accepted' ? event.facts.pinHash : null,
+                  problem: null,
+                  noInputs: 0,
+                })),
+              },
+              {
+                guard: and(['isNone', 'lastSilence']),
+                target: '#voice-call.rejected',
+                actions: assign({ reason: 'no-input' }),
+              },
+              { guard: 'isNone', target: 'newPin', reenter: true, actions: 'silence' },
+              {
+                guard: 'lastPinChange',
+                target: '#voice-call.rejected',
+                actions: assign({ reason: 'pin-change-failed' }),
+              },
+              {
+                target: 'newPin',
+                reenter: true,
+                actions: assign(({ context, event }) => ({
+                  pinChanges: context.pinChanges + 1,
+                  problem:
+                    event.type === 'DIGITS' && event.facts.result === 'weak'
+                      ? (`weak:${event.facts.problem}` as const)
+                      : ('wrong' as const),
+                })),
+              },
+            ],
+          },
+        },
+        confirmPin: {
+          entry: 'countPrompt',
+          on: {
+            DIGITS: [
+              { guard: not('currentCall') },
+              { guard: 'isMatch', target: '#voice-call.verified', actions: storePin },
+              {
+                guard: and(['isNone', 'lastSilence']),
+                target: '#voice-call.rejected',
+                actions: assign({ reason: 'no-input' }),
+              },
+              { guard: 'isNone', target: 'confirmPin', reenter: true, actions: 'silence' },
+              {
+                guard: 'lastPinChange',
+                target: '#voice-call.rejected',
+                actions: assign({ reason: 'pin-change-failed' }),
+              },
+              {
+                target: 'newPin',
+                actions: assign(({ context }) => ({
+                  pinChanges: context.pinChanges + 1,
+                  pendingPinHash: null,
+                  problem: 'mismatch' as const,
+                })),
+              },
+            ],
+          },
+        },
+      },
+    },
+    // Spoken verdicts: the prompt of these states says it and hangs up; the carrier then reports the end.
+    verified: {
+      type: 'final',
+      entry: [stopCallTimer, assign({ problem: null }), outcome('success')],
+    },
+    rejected: {
+      type: 'final',
+      entry: [
+        stopCallTimer,
+        assign({ problem: null, reason: ({ context }) => context.reason ?? 'too-many-attempts' }),
+        outcome('failure'),
+      ],
+    },
+    fraud: {
+      type: 'final',
+      entry: [
+        stopCallTimer,
+        assign({ problem: null, reason: 'reported-by-user' }),
+        {
+          type: 'blockUser',
+          params: ({ context }) => ({
+            userId: context.userId,
+            days: context.fraudBlockDays,
+            reason: 'fraud-report',
+          }),
+        },
+        {
+          type: 'audit',
+          params: ({ context }) => ({
+            event: 'fraud.reported',
+            userId: context.userId,
+            data: { flowId: context.flowId, channel: 'voice' },
+          }),
+        },
+      ],
+    },
+    failed: { type: 'final', entry: outcome('failure') },
+    canceled: { type: 'final', entry: assign({ reason: 'canceled' }) },
+  },
+});
+
+function endReason(status: CallEnd): string {
+  return status === 'completed' ? 'hung-up' : status;
+}

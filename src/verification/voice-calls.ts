@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { type Language, translate } from '../../flows/i18n/index.js';
+import { voiceCallFlow } from '../../flows/registry.js';
+import type { VoiceCallContext, VoiceCallInput, VoiceMode } from '../../flows/voice-call/machine.js';
+import { promptFor } from '../../flows/voice-call/prompts.js';
+import type {
+  AnsweredBy,
+  CallEndStatus,
+  VoiceLanguage,
+  VoicePrompt,
+  VoiceSessionHandler,
+} from '../carriers/voice-port.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load-config.js';
+import type { FlowEngine } from '../engine/engine.js';
+import type { FlowRecord } from '../engine/flow-store.js';
+import { conflict } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CodeSecrets } from '../security/secrets.js';
+import type { UserStore } from '../store/user-store.js';
+import type { User } from '../users/user.js';
+import { judgeDigits } from './voice-judge.js';
+
+const VOICE_LANGUAGE: Record<Language, VoiceLanguage> = { en: 'en-US', es: 'es-ES' };
+const newToken = () => randomBytes(9).toString('base64url');
+
+export interface VoiceStart {
+  flow: FlowRecord;
+  /** Code mode: the digits to show on the screen that started the verification. */
+  code?: string;
+}
+
+/**
+ * Voice verifications: starts the call flow, and answers the carrier's call events (cXML webhooks or Relay)
+ * with the prompt of the state the flow moved to.
+ */
+export class VoiceCalls implements VoiceSessionHandler {
+  constructor(
+    private readonly deps: {
+      config: Pick<Config, 'voice' | 'pin' | 'otp' | 'fraudBlockDays' | 'serviceName'>;
+      engine: FlowEngine;
+      users: UserStore;
+      secrets: CodeSecrets;
+      clock: Clock;
+      logger: Logger;
+    },
+  ) {}
+
+  async start(user: User, flowId: string, purpose: string): Promise<VoiceStart> {
+    const { config, clock } = this.deps;
+    const to = user.phones.primary ?? user.phones.mobile;
+    if (!to) throw conflict('no_phone', 'The user has no phone number to call');
+    const mode = this.modeFor(user);
+    const code =
+      mode === 'code'
+        ? this.deps.secrets.codeFor(flowId, this.deps.secrets.newNonce(), config.otp.length)
+        : undefined;
+    const at = clock.now();
+    const input: Omit<VoiceCallInput, 'flowId'> = {
+      userId: user.username,
+      language: user.language,
+      service: config.serviceName,
+      mode,
+      to,
+      extension: user.phones.primary ? (user.phones.extension ?? null) : null,
+      backup: user.phones.backup && user.phones.backup !== to ? user.phones.backup : null,
+      backupOn: [...config.voice.backupOn],
+      pinMustChange: user.pinMustChange,
+      codeDigest: code ? this.deps.secrets.digest(flowId, code) : null,
+      pinLength: { min: config.pin.minLength, max: config.pin.maxLength },
+      maxAttempts: config.otp.maxAttempts,
+      maxNoInput: config.voice.noInputTries,
+      maxPinChanges: 3,
+      ringTimeoutSec: config.voice.ringSeconds,
+      maxCallSec: config.voice.maxCallSeconds,
+      machineDetection: config.voice.machineDetection,
+      fraudBlockDays: config.fraudBlockDays,
+      at,
+      timerToken: newToken(),
+    };
+    const expiresAt = at + (config.voice.ringSeconds * 2 + config.voice.maxCallSeconds) * 1000;
+    const flow = await this.deps.engine.start(voiceCallFlow.id, {
+      flowId,
+      userId: user.username,
+      purpose,
+      method: 'voice',
+      expiresAt,
+      input,
+    });
+    return code ? { flow, code } : { flow };
+  }
+
+  async onAnswered(flowId: string, callSid: string, answeredBy: AnsweredBy): Promise<VoicePrompt> {
+    const result = await this.deps.engine.dispatch(
+      flowId,
+      { type: 'ANSWERED', at: this.deps.clock.now(), callSid, answeredBy, callToken: newToken() },
+      { idempotencyKey: `voice-answer:${flowId}:${callSid}` },
+    );
+    return this.promptOf(result.flow);
+  }
+
+  /**
+   * `step` is the prompt the keys answer (cXML puts it in the gather URL): keys for an older prompt, such as a
+   * retried webhook, change nothing and hear the current prompt again.
+   */
+  async onDigits(
+    flowId: string,
+    callSid: string,
+    digits: string | null,
+    step?: number,
+  ): Promise<VoicePrompt> {
+    const flow = await this.deps.engine.get(flowId);
+    const context = voiceContext(flow);
+    const current = answeredStep(flow.snapshot);
+    if (!current || (step !== undefined && step !== context.prompts)) return this.promptOf(flow);
+    const user = await this.deps.users.get(context.userId);
+    const facts = await judgeDigits(current, context, digits, user, this.deps.secrets);
+    const result = await this.deps.engine.dispatch(
+      flowId,
+      { type: 'DIGITS', at: this.deps.clock.now(), callSid, facts },
+      { idempotencyKey: `voice-digits:${flowId}:${callSid}:${context.prompts}`, loaded: flow },
+    );
+    return this.promptOf(result.flow);
+  }
+
+  async onEnded(flowId: string, callSid: string, status: CallEndStatus): Promise<void> {
+    await this.deps.engine.dispatch(
+      flowId,
+      { type: 'CALL_ENDED', at: this.deps.clock.now(), callSid, status },
+      { idempotencyKey: `voice-status:${flowId}:${callSid}:${status}` },
+    );
+  }
+
+  /** The prompt of the flow's current state, translated for the user. */
+  promptOf(flow: FlowRecord): VoicePrompt {
+    const context = voiceContext(flow);
+    const spec = promptFor(
+      (flow.snapshot as { value: unknown }).value,
+      context,
+      this.deps.config.voice.promptSeconds,
+    );
+    return {
+      step: context.prompts,
+      say: spec.lines.map((line) => translate(context.language, line.key, line.params)),
+      language: VOICE_LANGUAGE[context.language],
+      then: spec.then,
+    };
+  }
+
+  private modeFor(user: User): VoiceMode {
+    const mode = this.deps.config.voice.mode;
+    // PIN mode for a user without a PIN falls back to pressing '#', as the seed product does.
+    return mode === 'pin' && !user.pinHash ? 'standard' : mode;
+  }
+}
+
+export function voiceContext(flow: FlowRecord): VoiceCallContext {
+  return (flow.snapshot as { context: VoiceCallContext }).context;
+}
+
+function answeredStep(snapshot: unknown): string | null {
+  const value = (snapshot as { value?: unknown }).value;
+  return typeof value === 'object' && value !== null
+    ? ((value as { answered?: string }).answered ?? null)
+    : null;
+}
