@@ -17,8 +17,8 @@ export function renderPrompt(prompt: VoicePrompt, gatherUrl: string): string {
   const says = prompt.say
     .map((text) => `<Say language="${prompt.language}">${escapeXml(text)}</Say>`)
     .join('');
-  if (prompt.then.kind === 'hangup') return `${XML_HEAD}<Response>${says}<Hangup/></Response>`;
-  const { finishOnKey, maxDigits, timeoutSec } = prompt.then;
+  if (prompt.next.kind === 'hangup') return `${XML_HEAD}<Response>${says}<Hangup/></Response>`;
+  const { finishOnKey, maxDigits, timeoutSec } = prompt.next;
   const action = escapeXml(gatherUrl);
   const silence = escapeXml(`${gatherUrl}&noinput=1`);
   return (

@@ -8,7 +8,7 @@ export interface PromptLine {
 
 export interface PromptSpec {
   lines: PromptLine[];
-  then: { kind: 'gather'; finishOnKey: '#' | ''; maxDigits: number; timeoutSec: number } | { kind: 'hangup' };
+  next: { kind: 'gather'; finishOnKey: '#' | ''; maxDigits: number; timeoutSec: number } | { kind: 'hangup' };
 }
 
 /** Keys accepted before a '#'-ended gather submits by itself: far above any PIN, so a flood ends early. */
@@ -21,10 +21,10 @@ export const MAX_GATHER_DIGITS = 20;
 export function promptFor(value: unknown, context: VoiceCallContext, promptTimeoutSec: number): PromptSpec {
   const step =
     typeof value === 'object' && value !== null ? (value as { answered?: string }).answered : undefined;
-  const hangup = (key: MessageKey): PromptSpec => ({ lines: [{ key }], then: { kind: 'hangup' } });
+  const hangup = (key: MessageKey): PromptSpec => ({ lines: [{ key }], next: { kind: 'hangup' } });
   const gather = (lines: PromptLine[], finishOnKey: '#' | '' = '#'): PromptSpec => ({
     lines: [...problemLines(context), ...lines],
-    then: {
+    next: {
       kind: 'gather',
       finishOnKey,
       maxDigits: finishOnKey ? MAX_GATHER_DIGITS : 1,

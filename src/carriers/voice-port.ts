@@ -11,7 +11,7 @@ export interface VoicePrompt {
   /** Sentences to speak, already translated. */
   say: string[];
   language: VoiceLanguage;
-  then:
+  next:
     | {
         kind: 'gather';
         /** '#' ends the entry (PIN and code modes); '' means one key is the whole answer (press-# mode). */

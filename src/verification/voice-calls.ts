@@ -143,7 +143,7 @@ export class VoiceCalls implements VoiceSessionHandler {
       step: context.prompts,
       say: spec.lines.map((line) => translate(context.language, line.key, line.params)),
       language: VOICE_LANGUAGE[context.language],
-      then: spec.then,
+      next: spec.next,
     };
   }
 

@@ -119,7 +119,10 @@ describe('voice-call machine: model-based coverage', () => {
           serializeState,
         });
         for (const { state, transitions } of Object.values(adjacency)) {
-          for (const { event, state: next } of Object.values(transitions)) {
+          for (const { event, state: next } of Object.values(transitions) as {
+            event: VoiceCallEvent;
+            state: Snap;
+          }[]) {
             if (serializeState(next) !== serializeState(state)) {
               edges.add(`${valueKey(state.value)} -${event.type}-> ${valueKey(next.value)}`);
             }
@@ -156,7 +159,7 @@ describe('voice-call machine: model-based coverage', () => {
     for (const { state } of paths) {
       const prompt = promptFor(state.value, state.context, 10);
       const answered = typeof state.value === 'object';
-      expect(prompt.then.kind === 'gather').toBe(answered);
+      expect(prompt.next.kind === 'gather').toBe(answered);
       expect(prompt.lines.length).toBeGreaterThan(0);
     }
   });
@@ -231,7 +234,7 @@ describe('voice-call machine: behaviour', () => {
     ]);
     expect(promptFor(snapshot.value, snapshot.context, 10)).toEqual({
       lines: [{ key: 'voice.verified' }],
-      then: { kind: 'hangup' },
+      next: { kind: 'hangup' },
     });
   });
 
@@ -340,7 +343,7 @@ describe('voice-call machine: behaviour', () => {
         { key: 'voice.ask.pin' },
         { key: 'voice.fraud-hint' },
       ],
-      then: { kind: 'gather', finishOnKey: '#', maxDigits: 20, timeoutSec: 10 },
+      next: { kind: 'gather', finishOnKey: '#', maxDigits: 20, timeoutSec: 10 },
     });
     const again = run([answered(), keys({ result: 'wrong' })]);
     expect(promptFor(again.snapshot.value, again.snapshot.context, 10).lines).toEqual([
@@ -348,7 +351,7 @@ describe('voice-call machine: behaviour', () => {
       { key: 'voice.ask.pin' },
     ]);
     const standard = run([answered()], { ...input, mode: 'standard', pinMustChange: false });
-    expect(promptFor(standard.snapshot.value, standard.snapshot.context, 10).then).toEqual({
+    expect(promptFor(standard.snapshot.value, standard.snapshot.context, 10).next).toEqual({
       kind: 'gather',
       finishOnKey: '',
       maxDigits: 1,
