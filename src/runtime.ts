@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { flowRegistry } from '../flows/registry.js';
 import { smsWebhooks } from '../webhooks/sms-webhooks.js';
+import { voiceWebhooks } from '../webhooks/voice-webhooks.js';
 import { bearerAuth } from './api/bearer-auth.js';
 import { healthRoutes } from './api/health-routes.js';
 import { StatusWaiter } from './api/status-waiter.js';
@@ -9,7 +10,15 @@ import { usersRoutes } from './api/users-routes.js';
 import { verificationsRoutes } from './api/verifications-routes.js';
 import { buildApp } from './app.js';
 import type { MessagingCarrier } from './carriers/messaging-port.js';
-import { SIMULATOR_PROJECT_ID, selectCarrier, simulatorApiToken } from './carriers/select-carrier.js';
+import {
+  type ManagedVoiceCarrier,
+  SIMULATOR_PROJECT_ID,
+  selectCarrier,
+  selectVoiceCarrier,
+  simulatorApiToken,
+} from './carriers/select-carrier.js';
+import { SimulatorCallCenter, simulatorCallRoutes } from './carriers/simulator/simulator-call-routes.js';
+import { SimulatorCallStore } from './carriers/simulator/simulator-calls.js';
 import { simulatorRoutes } from './carriers/simulator/simulator-routes.js';
 import { SimulatorStore } from './carriers/simulator/simulator-store.js';
 import { type Clock, systemClock } from './clock.js';
@@ -29,12 +38,14 @@ import { SmsDirectory } from './store/sms-directory.js';
 import { UserStore } from './store/user-store.js';
 import { SmsInbound } from './verification/sms-inbound.js';
 import { VerificationService } from './verification/verification-service.js';
+import { VoiceCalls } from './verification/voice-calls.js';
 
 export interface RuntimeOptions {
   clock?: Clock;
   hooks?: EngineHooks;
-  /** Replaces the configured carrier (tests of carrier failures). */
+  /** Replace the configured carriers (tests of carrier failures). */
   carrier?: MessagingCarrier;
+  voiceCarrier?: ManagedVoiceCarrier;
   /** Whether this process runs BullMQ workers and the sweeper (default true). */
   workers?: boolean;
 }
@@ -51,6 +62,8 @@ export class Runtime {
   readonly inbound: SmsInbound;
   readonly sweeper: OutboxSweeper;
   readonly carrier: MessagingCarrier;
+  readonly voice: VoiceCalls;
+  readonly voiceCarrier: ManagedVoiceCarrier;
   readonly clock: Clock;
   readonly relay: OutboxRelay;
   private readonly queueConnection: Redis;
@@ -87,7 +100,17 @@ export class Runtime {
     this.sms = new SmsDirectory(this.redis, this.keys);
     const secrets = new CodeSecrets(config.secretKey);
     this.carrier = options.carrier ?? selectCarrier(config, logger);
+    this.voice = new VoiceCalls({
+      config,
+      engine: this.engine,
+      users: this.users,
+      secrets,
+      clock: this.clock,
+      logger,
+    });
+    this.voiceCarrier = options.voiceCarrier ?? selectVoiceCarrier(config, this.voice, logger);
     this.verifications = new VerificationService({
+      voice: this.voice,
       config,
       engine: this.engine,
       users: this.users,
@@ -110,6 +133,8 @@ export class Runtime {
     this.handlers = createEffectHandlers({
       config,
       carrier: () => this.carrier,
+      voice: () => this.voiceCarrier,
+      engine: () => this.engine,
       secrets,
       sms: this.sms,
       users: this.users,
@@ -130,6 +155,13 @@ export class Runtime {
         redis: this.redis,
         workersRunning: () => this.options.workers === false || (this.workers?.isRunning() ?? false),
         carrier: () => this.carrier,
+        voiceCarrier: () => this.voiceCarrier,
+      }),
+      voiceWebhooks({
+        signingKey: config.signingKey,
+        publicUrl: config.publicUrl,
+        calls: this.voice,
+        logger: this.logger,
       }),
       smsWebhooks({
         signingKey: config.signingKey,
@@ -139,17 +171,21 @@ export class Runtime {
       }),
     ];
     if (config.carrier === 'simulator') {
+      const simulator = {
+        signingKey: config.signingKey,
+        publicUrl: config.publicUrl,
+        projectId: SIMULATOR_PROJECT_ID,
+        apiToken: simulatorApiToken(config.signingKey),
+        serviceNumber: config.signalwire.fromNumber,
+        clock: this.clock,
+        logger: this.logger,
+      };
+      const callStore = new SimulatorCallStore(this.redis, this.keys);
+      // One call center for the control API and the dev phone, so both share each call's ordering.
+      const calls = new SimulatorCallCenter({ ...simulator, callStore });
       publicPlugins.push(
-        simulatorRoutes({
-          store: new SimulatorStore(this.redis, this.keys),
-          signingKey: config.signingKey,
-          publicUrl: config.publicUrl,
-          projectId: SIMULATOR_PROJECT_ID,
-          apiToken: simulatorApiToken(config.signingKey),
-          serviceNumber: config.signalwire.fromNumber,
-          clock: this.clock,
-          logger: this.logger,
-        }),
+        simulatorRoutes({ ...simulator, store: new SimulatorStore(this.redis, this.keys), calls }),
+        simulatorCallRoutes({ ...simulator, callStore, center: calls }),
       );
     }
     this.appInstance = await buildApp(config, this.logger, {
@@ -177,6 +213,7 @@ export class Runtime {
       onInbound: (sms) => this.inbound.onInbound(sms),
       onStatus: (update) => this.inbound.onStatus(update),
     });
+    await this.voiceCarrier.start?.();
     this.startWorkers();
     return app.listen({ host: this.config.host, port: this.config.port });
   }
@@ -200,6 +237,7 @@ export class Runtime {
     await this.sweeper.stop();
     await this.workers?.close();
     await this.carrier.stop();
+    await this.voiceCarrier.stop?.();
     await this.waiter.stop();
     await this.queues.close();
     await Promise.allSettled([this.redis.quit(), this.queueConnection.quit()]);

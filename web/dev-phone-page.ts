@@ -12,6 +12,25 @@ export interface DevPhoneMessage {
   createdAt: string;
 }
 
+/** One line of a call's transcript (structurally a simulator transcript entry). */
+export interface DevPhoneTranscriptLine {
+  who: 'engine' | 'caller' | 'carrier';
+  text: string;
+  language?: string;
+}
+
+/** One call as the dev phone shows it (structurally a simulator call view). */
+export interface DevPhoneCall {
+  sid: string;
+  from: string;
+  to: string;
+  status: string;
+  transcript: readonly DevPhoneTranscriptLine[];
+  gathering: boolean;
+  /** ISO 8601 */
+  createdAt: string;
+}
+
 export interface DevPhonePageData {
   /** The number the handset texts (the engine's service number). */
   serviceNumber: string;
@@ -21,6 +40,8 @@ export interface DevPhonePageData {
   numberInput?: string;
   /** The handset's texts, oldest first (rendered in the order given). */
   messages?: readonly DevPhoneMessage[];
+  /** The handset's calls, newest first; absent when the simulator has no calls (then no call section). */
+  calls?: readonly DevPhoneCall[];
   /** A problem to show (bad number, empty reply...). */
   error?: string;
   /** Reply text to put back after an error. */
@@ -32,6 +53,14 @@ export interface DevPhonePageData {
 export const DEV_PHONE_PATH = '/dev/phone';
 export const DEV_PHONE_REPLY_PATH = '/dev/phone/reply';
 export const DEV_PHONE_CSS_PATH = '/dev/phone.css';
+/** Form posts acting on a call: `${DEV_PHONE_CALL_PATH}/<sid>/<action>`. */
+export const DEV_PHONE_CALL_PATH = '/dev/phone/call';
+export const DEV_PHONE_CALL_ACTIONS = ['answer', 'decline', 'keys', 'hangup', 'silence'] as const;
+export type DevPhoneCallAction = (typeof DEV_PHONE_CALL_ACTIONS)[number];
+
+export function devPhoneCallActionPath(sid: string, action: DevPhoneCallAction): string {
+  return `${DEV_PHONE_CALL_PATH}/${encodeURIComponent(sid)}/${action}`;
+}
 
 /** The dev phone: server-rendered, no script, no inline style; every value escaped. */
 export function renderDevPhonePage(data: DevPhonePageData): string {
@@ -55,7 +84,7 @@ ${data.error ? html`<p class="error" role="alert">${data.error}</p>\n` : ''}<for
 <input id="number" name="number" type="tel" inputmode="tel" placeholder="+15551234567" value="${data.numberInput ?? number ?? ''}" required${number ? '' : html` autofocus`}>
 <button type="submit">Open</button>
 </form>
-${number ? conversation(data, number, autoRefresh) : ''}</main>
+${number && data.calls ? callsSection(data.calls, number, autoRefresh) : ''}${number ? conversation(data, number, autoRefresh) : ''}</main>
 </body>
 </html>
 `;
@@ -92,6 +121,101 @@ function messageItem(message: DevPhoneMessage, number: string): SafeHtml {
 <span class="bubble">${message.body}</span>
 <span class="meta">${party} · <time datetime="${message.createdAt}">${formatTime(message.createdAt)}</time> · <span class="status">${message.status}</span></span>
 </li>
+`;
+}
+
+const RINGING = new Set(['queued', 'ringing']);
+const KEYPAD: readonly { key: string; label: string }[] = [
+  ...['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((key) => ({ key, label: `Key ${key}` })),
+  { key: '*', label: 'Key star' },
+  { key: '0', label: 'Key 0' },
+  { key: '#', label: 'Key pound' },
+];
+
+function callsSection(calls: readonly DevPhoneCall[], number: string, autoRefresh: boolean): SafeHtml {
+  return html`<section aria-labelledby="calls-title">
+<h2 id="calls-title">Calls to ${number}</h2>
+${
+  calls.length
+    ? html`<ol class="calls">
+${calls.map((call) => callItem(call, number, autoRefresh))}</ol>
+`
+    : html`<p class="empty">No calls yet.</p>
+`
+}</section>
+`;
+}
+
+/** The hidden fields every call form carries: where to come back to. */
+function backFields(number: string, autoRefresh: boolean): SafeHtml {
+  return html`<input type="hidden" name="number" value="${number}">
+${autoRefresh ? '' : html`<input type="hidden" name="refresh" value="off">\n`}`;
+}
+
+function callButton(
+  call: DevPhoneCall,
+  action: DevPhoneCallAction,
+  label: string,
+  back: SafeHtml,
+  variant = '',
+): SafeHtml {
+  return html`<form method="post" action="${devPhoneCallActionPath(call.sid, action)}" class="call__action">
+${back}<button type="submit"${variant ? html` class="${variant}"` : ''}>${label}</button>
+</form>
+`;
+}
+
+function callItem(call: DevPhoneCall, number: string, autoRefresh: boolean): SafeHtml {
+  const back = backFields(number, autoRefresh);
+  const party = call.from === number ? `To ${call.to}` : `From ${call.from}`;
+  const ringing = RINGING.has(call.status);
+  const live = call.status === 'in-progress';
+  const state = ringing ? 'ringing' : live ? 'live' : 'ended';
+  const header = html`<p class="call__header"><strong>${ringing ? 'Incoming call' : 'Call'}</strong> ${party} · <time datetime="${call.createdAt}">${formatTime(call.createdAt)}</time> · <span class="status">${call.status}</span></p>
+`;
+  if (ringing) {
+    return html`<li class="call call--ringing" id="${call.sid}">
+${header}<div class="call__actions">
+${callButton(call, 'answer', 'Answer', back)}${callButton(call, 'decline', 'Decline', back, 'button--danger')}</div>
+</li>
+`;
+  }
+  if (live) {
+    return html`<li class="call call--${state}" id="${call.sid}">
+${header}${transcript(call)}<p class="muted">${call.gathering ? 'The service is waiting for keys.' : 'The service is not listening for keys.'}</p>
+<form method="post" action="${devPhoneCallActionPath(call.sid, 'keys')}" class="keypad" aria-label="Keypad">
+${back}${KEYPAD.map(({ key, label }) => html`<button type="submit" name="key" value="${key}" aria-label="${label}">${key}</button>\n`)}</form>
+<div class="call__actions">
+${callButton(call, 'silence', 'Stay silent', back, 'button--quiet')}${callButton(call, 'hangup', 'Hang up', back, 'button--danger')}</div>
+</li>
+`;
+  }
+  return html`<li class="call call--${state}" id="${call.sid}">
+${header}${
+  call.transcript.length
+    ? html`<details>
+<summary>Transcript</summary>
+${transcript(call)}</details>
+`
+    : ''
+}</li>
+`;
+}
+
+const SPEAKERS: Record<DevPhoneTranscriptLine['who'], string> = {
+  engine: 'Service',
+  caller: 'You',
+  carrier: 'Network',
+};
+
+function transcript(call: DevPhoneCall): SafeHtml {
+  if (call.transcript.length === 0) return html`<p class="empty">Nothing said yet.</p>\n`;
+  return html`<ol class="transcript">
+${call.transcript.map(
+  (line) =>
+    html`<li class="transcript__line transcript__line--${line.who}"${line.language ? html` lang="${line.language}"` : ''}><span class="transcript__who">${SPEAKERS[line.who] ?? line.who}</span> ${line.text}</li>
+`,
+)}</ol>
 `;
 }
 

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { MessagingCarrier } from '../carriers/messaging-port.js';
+import type { ManagedVoiceCarrier } from '../carriers/select-carrier.js';
 
 /** `/healthz`: the process answers. `/readyz`: it can do its job (Redis, workers, carrier). */
 export function healthRoutes(deps: {
   redis: Redis;
   workersRunning: () => boolean;
   carrier: () => MessagingCarrier;
+  voiceCarrier: () => ManagedVoiceCarrier;
 }): FastifyPluginAsync {
   return async (app) => {
     app.get('/healthz', async () => ({ status: 'ok' }));

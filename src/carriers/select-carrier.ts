@@ -2,8 +2,11 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../log.js';
 import { createCxmlMessaging } from './cxml-messaging.js';
+import { createCxmlVoice } from './cxml-voice.js';
 import type { MessagingCarrier } from './messaging-port.js';
 import { createRelayMessaging } from './relay-messaging.js';
+import { createRelayVoice } from './relay-voice.js';
+import type { VoiceCarrier, VoiceSessionHandler } from './voice-port.js';
 
 export const SIMULATOR_PROJECT_ID = 'simulator-project';
 
@@ -38,6 +41,43 @@ export function selectCarrier(config: Config, logger: Logger): MessagingCarrier 
           connectTimeoutMs: sw.connectTimeoutMs,
         },
         { logger },
+      );
+  }
+}
+
+/** A voice carrier, and the lifecycle hooks the Relay one has (it connects itself; cXML has nothing to start). */
+export type ManagedVoiceCarrier = VoiceCarrier & {
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  readiness?(): { ok: boolean; detail: string };
+};
+
+export function selectVoiceCarrier(
+  config: Config,
+  handler: VoiceSessionHandler,
+  logger: Logger,
+): ManagedVoiceCarrier {
+  const sw = config.signalwire;
+  switch (config.carrier) {
+    case 'simulator':
+      return createCxmlVoice({
+        name: 'simulator',
+        spaceUrl: `${config.publicUrl}/dev/carrier/space`,
+        projectId: SIMULATOR_PROJECT_ID,
+        apiToken: simulatorApiToken(config.signingKey),
+        publicUrl: config.publicUrl,
+      });
+    case 'signalwire-cxml':
+      return createCxmlVoice({
+        spaceUrl: sw.spaceUrl ?? '',
+        projectId: sw.projectId ?? '',
+        apiToken: sw.apiToken ?? '',
+        publicUrl: config.publicUrl,
+      });
+    case 'signalwire-relay':
+      return createRelayVoice(
+        { project: sw.projectId ?? '', token: sw.apiToken ?? '', connectTimeoutMs: sw.connectTimeoutMs },
+        { handler, logger },
       );
   }
 }

@@ -93,9 +93,9 @@ describe('verifications API errors', () => {
     expect((await t.api('/api/v1/verifications', { body: { username: 'nophone' } })).body.error.code).toBe(
       'no_phone',
     );
-    await t.api('/api/v1/users', { body: { username: 'voicy', phones: { primary: '+12025550192' } } });
+    await t.api('/api/v1/users', { body: { username: 'pushy', phones: { primary: '+12025550192' } } });
     expect(
-      await t.api('/api/v1/verifications', { body: { username: 'voicy', method: 'voice' } }),
+      await t.api('/api/v1/verifications', { body: { username: 'pushy', method: 'push' } }),
     ).toMatchObject({
       status: 422,
       body: { error: { code: 'method_not_available' } },

@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import {
+  DEV_PHONE_CALL_ACTIONS,
+  DEV_PHONE_CALL_PATH,
   DEV_PHONE_CSS_PATH,
   DEV_PHONE_PATH,
   DEV_PHONE_REPLY_PATH,
@@ -11,6 +13,7 @@ import {
 import type { Clock } from '../../clock.js';
 import { type Logger, maskPhone } from '../../log.js';
 import { computeSignature } from '../../security/webhook-signature.js';
+import { CallControlError, type SimulatorCallCenter } from './simulator-call-routes.js';
 import type { SimulatedMessage, SimulatorStore } from './simulator-store.js';
 
 /** Posts a signed form to a URL; resolves to the HTTP status, 0 when nothing answered. */
@@ -34,6 +37,8 @@ export interface SimulatorRoutesOptions {
   clock: Clock;
   logger: Logger;
   deliver?: WebhookDeliver;
+  /** The simulated calls: when given, the dev phone shows the handset's calls and can answer them. */
+  calls?: SimulatorCallCenter;
 }
 
 export const SIMULATOR_MESSAGES_PATH =
@@ -291,8 +296,7 @@ export function simulatorRoutes(opts: SimulatorRoutesOptions): FastifyPluginAsyn
           error: 'Enter a phone number in E.164 form: + then 8 to 15 digits, e.g. +15551234567.',
         });
       }
-      const messages = (await store.listFor(number)).reverse();
-      return page(reply, 200, { serviceNumber, number, messages, autoRefresh });
+      return page(reply, 200, { serviceNumber, number, autoRefresh, ...(await handsetView(number)) });
     });
 
     app.post(DEV_PHONE_REPLY_PATH, async (request, reply) => {
@@ -313,15 +317,66 @@ export function simulatorRoutes(opts: SimulatorRoutesOptions): FastifyPluginAsyn
           number,
           autoRefresh,
           replyBody: body.slice(0, MAX_BODY),
-          messages: (await store.listFor(number)).reverse(),
+          ...(await handsetView(number)),
           error: `A reply is 1 to ${MAX_BODY} characters.`,
         });
       }
       await textFromHandset(number, serviceNumber, body);
-      const location = `${DEV_PHONE_PATH}?number=${encodeURIComponent(number)}${autoRefresh ? '' : '&refresh=off'}`;
-      return reply.code(303).header('location', location).send();
+      return reply.code(303).header('location', phoneLocation(number, autoRefresh)).send();
     });
+
+    // The dev phone's call buttons: the same operations as the handset controls, then back to the page.
+    const calls = opts.calls;
+    if (calls) {
+      app.post<{ Params: { sid: string; action: string } }>(
+        `${DEV_PHONE_CALL_PATH}/:sid/:action`,
+        async (request, reply) => {
+          const { sid, action } = request.params;
+          const form = asRecord(request.body);
+          const autoRefresh = form.refresh !== 'off';
+          const call = await calls.get(sid);
+          const number = parseNumber(form.number, { loose: true }) ?? call?.to;
+          const fail = async (status: number, error: string) =>
+            page(reply, status, {
+              serviceNumber,
+              autoRefresh,
+              error,
+              ...(number ? { number, ...(await handsetView(number)) } : {}),
+            });
+          if (!(DEV_PHONE_CALL_ACTIONS as readonly string[]).includes(action))
+            return fail(404, 'No such action.');
+          if (!call) return fail(404, 'That call is not known (it may have expired).');
+          const key = typeof form.key === 'string' ? form.key : '';
+          if (action === 'keys' && !/^[0-9*#]$/.test(key)) return fail(400, 'Press one key: 0-9, * or #.');
+          try {
+            if (action === 'answer') await calls.answer(sid, 'human');
+            else if (action === 'decline') await calls.setStatus(sid, 'busy');
+            else if (action === 'keys') await calls.press(sid, key);
+            else if (action === 'hangup') await calls.hangup(sid);
+            else await calls.silence(sid);
+          } catch (error) {
+            if (error instanceof CallControlError) {
+              return fail(error.statusCode, `That call cannot do this now: ${error.message}.`);
+            }
+            throw error;
+          }
+          const location = `${phoneLocation(number ?? call.to, autoRefresh)}#${encodeURIComponent(sid)}`;
+          return reply.code(303).header('location', location).send();
+        },
+      );
+    }
   };
+
+  /** What the dev phone shows for a handset: its texts (oldest first) and, with calls, its calls (newest first). */
+  async function handsetView(number: string): Promise<Pick<DevPhonePageData, 'messages' | 'calls'>> {
+    const messages = (await store.listFor(number)).reverse();
+    if (!opts.calls) return { messages };
+    return { messages, calls: await opts.calls.list(number) };
+  }
+}
+
+function phoneLocation(number: string, autoRefresh: boolean): string {
+  return `${DEV_PHONE_PATH}?number=${encodeURIComponent(number)}${autoRefresh ? '' : '&refresh=off'}`;
 }
 
 function page(reply: FastifyReply, status: number, data: DevPhonePageData) {
