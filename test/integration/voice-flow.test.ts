@@ -222,4 +222,27 @@ describe('voice verification through the simulator', () => {
       await connection.quit();
     }
   });
+
+  it('ends a call that runs too long through the real BullMQ call timer, hanging up', async () => {
+    const { username, primary } = await voiceUser({ pin: '4821', pinMustChange: false });
+    const { id } = await startCall(username);
+    await answer(primary);
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const timers = new Queue<TimerJobData>(TIMERS_QUEUE, {
+      connection,
+      prefix: t.runtime.keys.queuePrefix(),
+    });
+    try {
+      const job = await eventually(async () =>
+        (await timers.getDelayed()).find((j) => j.data.flowId === id && j.data.timer === 'call'),
+      );
+      expect(job.delay).toBe(180_000);
+      await job.promote();
+      expect((await waitForStatus(t, id, 'failed')).reason).toBe('timeout');
+      expect((await waitForCall(t, primary, over, 'hang-up by the engine')).status).toBe('completed');
+    } finally {
+      await timers.close();
+      await connection.quit();
+    }
+  });
 });
