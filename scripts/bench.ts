@@ -131,7 +131,7 @@ async function webhookBench(engineUrl: string, bareUrl: string): Promise<Row[]> 
   if (errors) console.log(`warning: ${errors} webhook requests failed`);
   return [
     {
-      metric: 'reply webhook: requests/s',
+      metric: 'reply webhook: requests per second',
       engine: median(engine.map((r) => r.rps)),
       bare: median(bare.map((r) => r.rps)),
       unit: 'req/s',
@@ -161,21 +161,21 @@ async function endToEndBench(engineUrl: string, bareUrl: string): Promise<Row[]>
   if (engine.failures) console.log(`warning: ${engine.failures} verifications did not approve`);
   return [
     {
-      metric: 'verification end to end: per s',
+      metric: 'verification end to end: per second',
       engine: engine.perSecond,
       bare: bare.perSecond,
       unit: '/s',
       higherIsBetter: true,
     },
     {
-      metric: 'verification end to end: p50',
+      metric: 'verification end to end: p50 latency',
       engine: percentile(engine.latencies, 50),
       bare: percentile(bare.latencies, 50),
       unit: 'ms',
       higherIsBetter: false,
     },
     {
-      metric: 'verification end to end: p99',
+      metric: 'verification end to end: p99 latency',
       engine: percentile(engine.latencies, 99),
       bare: percentile(bare.latencies, 99),
       unit: 'ms',
@@ -243,11 +243,15 @@ async function runVerifications(base: string, username: (i: number) => string) {
 const phoneFor = (i: number) => `+1202556${String(i).padStart(4, '0')}`;
 function printTable(rows: Row[]) {
   const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
-  console.log(`${'metric'.padEnd(36)}${'engine'.padStart(10)}${'bare'.padStart(10)}  ratio (engine/bare)`);
+  console.log(
+    `${'metric'.padEnd(44)}${'engine'.padStart(10)}${'bare'.padStart(10)}${'engine/bare'.padStart(13)}`,
+  );
   for (const row of rows) {
-    const ratio = row.bare ? row.engine / row.bare : 0;
+    // Latencies under a millisecond read as 0 in autocannon's histogram: no ratio then.
+    const ratio = row.bare > 0 ? `${(row.engine / row.bare).toFixed(2)}x` : 'n/a (<1 ms)';
+    const metric = `${row.metric} (${row.unit})`;
     console.log(
-      `${row.metric.padEnd(36)}${fmt(row.engine).padStart(10)}${fmt(row.bare).padStart(10)}  ${ratio.toFixed(2)} ${row.unit}`,
+      `${metric.padEnd(44)}${fmt(row.engine).padStart(10)}${fmt(row.bare).padStart(10)}${ratio.padStart(13)}`,
     );
   }
 }
