@@ -68,7 +68,39 @@ export interface SetPinEffect {
   pinHash: string;
 }
 
+/** Enrollment or self-management: the proven settings replace the user's old ones. */
+export interface UpdateUserEffect {
+  type: 'updateUser';
+  userId: string;
+  changes: {
+    method?: 'sms' | 'voice' | 'push';
+    phones?: {
+      primary?: string | null;
+      extension?: string | null;
+      backup?: string | null;
+      mobile?: string | null;
+    };
+    pinHash?: string | null;
+  };
+}
+
+export interface StoreQuestionsEffect {
+  type: 'storeQuestions';
+  userId: string;
+  answers: { questionId: string; hash: string }[];
+}
+
+/** Tells the user by mail that a setting changed (never what it changed to). */
+export interface NotifyUserEffect {
+  type: 'notifyUser';
+  userId: string;
+  change: 'enrollment' | 'phone' | 'pin' | 'method' | 'questions';
+}
+
 export type Effect =
+  | UpdateUserEffect
+  | StoreQuestionsEffect
+  | NotifyUserEffect
   | SendSmsEffect
   | PlaceCallEffect
   | HangupCallEffect
@@ -81,6 +113,9 @@ export type Effect =
 
 export type EffectType = Effect['type'];
 export const EFFECT_TYPES: readonly EffectType[] = [
+  'updateUser',
+  'storeQuestions',
+  'notifyUser',
   'sendSms',
   'placeCall',
   'hangupCall',

@@ -1,5 +1,10 @@
 import type { AnyStateMachine, SnapshotFrom } from 'xstate';
 import type { VerificationStatus } from './effects.js';
+import {
+  ENROLLMENT_MACHINE_ID,
+  ENROLLMENT_MACHINE_VERSION,
+  enrollmentMachine,
+} from './enrollment/machine.js';
 import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
 import { VOICE_CALL_MACHINE_ID, VOICE_CALL_MACHINE_VERSION, voiceCallMachine } from './voice-call/machine.js';
 
@@ -48,8 +53,17 @@ export const voiceCallFlow: FlowDefinition<typeof voiceCallMachine> = {
     (typeof snapshot.value === 'string' ? voiceStatus[snapshot.value] : undefined) ?? 'pending',
 };
 
+export const enrollmentFlow: FlowDefinition<typeof enrollmentMachine> = {
+  id: ENROLLMENT_MACHINE_ID,
+  version: ENROLLMENT_MACHINE_VERSION,
+  machine: enrollmentMachine,
+  statusOf: (snapshot) =>
+    snapshot.value === 'done' ? 'approved' : snapshot.value === 'canceled' ? 'canceled' : 'pending',
+};
+
 /** Every machine the engine can run, by id. */
 export const flowRegistry: ReadonlyMap<string, FlowDefinition> = new Map<string, FlowDefinition>([
   [smsOtpFlow.id, smsOtpFlow as unknown as FlowDefinition],
   [voiceCallFlow.id, voiceCallFlow as unknown as FlowDefinition],
+  [enrollmentFlow.id, enrollmentFlow as unknown as FlowDefinition],
 ]);

@@ -32,6 +32,14 @@ import { OutboxSweeper } from './engine/outbox-sweeper.js';
 import { createQueues, type EngineQueues } from './engine/queues.js';
 import { type EngineWorkers, startWorkers } from './engine/workers.js';
 import type { Logger } from './log.js';
+import {
+  createDevMailbox,
+  createSmtpMailer,
+  type DevMailbox,
+  devMailRoutes,
+  type Mailer,
+} from './mail/index.js';
+import { QuestionStore } from './questions/index.js';
 import { CodeSecrets } from './security/secrets.js';
 import { RateLimiter } from './store/rate-limiter.js';
 import { SmsDirectory } from './store/sms-directory.js';
@@ -64,6 +72,9 @@ export class Runtime {
   readonly carrier: MessagingCarrier;
   readonly voice: VoiceCalls;
   readonly voiceCarrier: ManagedVoiceCarrier;
+  readonly mailer: Mailer;
+  readonly devMailbox: DevMailbox | null;
+  readonly questions: QuestionStore;
   readonly clock: Clock;
   readonly relay: OutboxRelay;
   private readonly queueConnection: Redis;
@@ -97,6 +108,14 @@ export class Runtime {
     });
     this.sweeper = new OutboxSweeper(this.store, relay, this.clock, config.sweep, logger);
     this.users = new UserStore(this.redis, this.keys);
+    // Without an SMTP server, mail lands in a development mailbox shown at /dev/mail.
+    this.devMailbox = config.mail.smtpUrl
+      ? null
+      : createDevMailbox(this.redis, this.keys, this.clock, { from: config.mail.from });
+    this.mailer = config.mail.smtpUrl
+      ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }, logger)
+      : (this.devMailbox as DevMailbox);
+    this.questions = new QuestionStore(this.redis, this.keys);
     this.sms = new SmsDirectory(this.redis, this.keys);
     const secrets = new CodeSecrets(config.secretKey);
     this.carrier = options.carrier ?? selectCarrier(config, logger);
@@ -135,6 +154,8 @@ export class Runtime {
       carrier: () => this.carrier,
       voice: () => this.voiceCarrier,
       engine: () => this.engine,
+      mailer: this.mailer,
+      questions: this.questions,
       secrets,
       sms: this.sms,
       users: this.users,
@@ -170,6 +191,7 @@ export class Runtime {
         logger: this.logger,
       }),
     ];
+    if (this.devMailbox) publicPlugins.push(devMailRoutes({ mailbox: this.devMailbox }));
     if (config.carrier === 'simulator') {
       const simulator = {
         signingKey: config.signingKey,
@@ -214,6 +236,8 @@ export class Runtime {
       onStatus: (update) => this.inbound.onStatus(update),
     });
     await this.voiceCarrier.start?.();
+    const mail = await this.mailer.check();
+    if (!mail.ok) this.logger.warn({ detail: mail.detail }, 'mail is not ready; notices will be retried');
     this.startWorkers();
     return app.listen({ host: this.config.host, port: this.config.port });
   }
@@ -238,6 +262,7 @@ export class Runtime {
     await this.workers?.close();
     await this.carrier.stop();
     await this.voiceCarrier.stop?.();
+    await this.mailer.close();
     await this.waiter.stop();
     await this.queues.close();
     await Promise.allSettled([this.redis.quit(), this.queueConnection.quit()]);

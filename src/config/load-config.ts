@@ -50,6 +50,7 @@ export interface Config {
   lockout: { threshold: number; minutes: number };
   phones: { allowedCountries: string[]; defaultCountry: string };
   serviceName: string;
+  mail: { smtpUrl: string | undefined; from: string };
   defaultLanguage: 'en' | 'es';
   trustProxy: boolean;
   bodyLimitBytes: number;
@@ -161,6 +162,7 @@ function resolveConfig(raw: RawConfig): Config {
       defaultCountry: raw.DEFAULT_COUNTRY,
     },
     serviceName: raw.SERVICE_NAME,
+    mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
     defaultLanguage: raw.DEFAULT_LANGUAGE,
     trustProxy: raw.TRUST_PROXY,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,

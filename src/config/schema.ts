@@ -80,6 +80,11 @@ export const configSchema = z.object({
   VOICE_MACHINE_DETECTION: bool.default(true),
   PIN_MIN_LENGTH: int(4, 8, 4),
   PIN_MAX_LENGTH: int(4, 12, 8),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(200).default('Dialtone MFA <mfa@localhost>'),
   SERVICE_NAME: z.string().min(1).max(30).default('Dialtone'),
   DEFAULT_LANGUAGE: z.enum(['en', 'es']).default('en'),
   TRUST_PROXY: bool.default(false),

@@ -9,6 +9,9 @@ import type { FlowEngine } from '../engine/engine.js';
 import type { Keys } from '../engine/keys.js';
 import type { EffectHandlers } from '../engine/workers.js';
 import { type Logger, maskPhone } from '../log.js';
+import type { Mailer } from '../mail/mailer.js';
+import { changeNotice } from '../mail/templates.js';
+import type { QuestionStore } from '../questions/index.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
@@ -17,7 +20,9 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** What each effect does in the world. Each handler is safe to run again after a crash. */
 export function createEffectHandlers(deps: {
-  config: Pick<Config, 'publicUrl' | 'signalwire' | 'lockout'>;
+  config: Pick<Config, 'publicUrl' | 'signalwire' | 'lockout' | 'serviceName'>;
+  mailer: Mailer;
+  questions: QuestionStore;
   carrier: () => MessagingCarrier;
   voice: () => VoiceCarrier;
   engine: () => FlowEngine;
@@ -87,6 +92,39 @@ export function createEffectHandlers(deps: {
       }));
       logger.info({ flowId, user: effect.userId, stored: updated !== null }, 'PIN changed by phone');
     },
+    async updateUser(effect, { flowId }) {
+      const { changes } = effect;
+      const updated = await deps.users.update(effect.userId, (user) => ({
+        ...user,
+        ...(changes.method ? { method: changes.method } : {}),
+        ...(changes.phones ? { phones: withoutNulls({ ...user.phones, ...changes.phones }) } : {}),
+        ...(changes.pinHash !== undefined ? { pinHash: changes.pinHash, pinMustChange: false } : {}),
+        updatedAt: deps.clock.now(),
+      }));
+      logger.info(
+        { flowId, user: effect.userId, stored: updated !== null, fields: Object.keys(changes) },
+        'user settings changed',
+      );
+    },
+    async storeQuestions(effect, { flowId }) {
+      await deps.questions.save(effect.userId, effect.answers);
+      logger.info({ flowId, user: effect.userId, count: effect.answers.length }, 'security questions stored');
+    },
+    async notifyUser(effect, { flowId }) {
+      const user = await deps.users.get(effect.userId);
+      if (!user?.email) return;
+      const mail = changeNotice(user.language, {
+        displayName: user.displayName,
+        change: effect.change,
+        at: new Date(deps.clock.now()),
+        serviceName: config.serviceName,
+      });
+      const sent = await deps.mailer.send({ to: user.email, ...mail });
+      logger.info(
+        { flowId, user: effect.userId, mailId: sent.id, change: effect.change },
+        'change notice mailed',
+      );
+    },
     async blockUser(effect) {
       await deps.users.block(effect.userId, deps.clock.now() + effect.days * DAY_MS, effect.reason);
       logger.warn({ user: effect.userId, days: effect.days, reason: effect.reason }, 'user blocked');
@@ -102,5 +140,14 @@ export function createEffectHandlers(deps: {
       await deps.redis.xadd(deps.keys.audit(), 'MAXLEN', '~', '100000', '*', 'entry', entry);
       logger.warn({ audit: effect.event, user: effect.userId, flowId }, 'audit event');
     },
+  };
+}
+
+/** Phones set to null are removed, so a cleared backup number disappears from the record. */
+function withoutNulls<T extends Record<string, string | null | undefined>>(
+  phones: T,
+): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(phones).filter(([, v]) => typeof v === 'string' && v !== '')) as {
+    [K in keyof T]?: string;
   };
 }
