@@ -14,6 +14,7 @@ import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
 import type { Method, User } from '../users/user.js';
 import { judgeAnswer } from './answer-judge.js';
+import { effectiveUser, proofPurpose } from './effective-user.js';
 import { type VerificationView, verificationView } from './verification-view.js';
 import type { VoiceCalls } from './voice-calls.js';
 
@@ -53,6 +54,30 @@ export class VerificationService {
       );
     }
     return this.startSms(user, purpose);
+  }
+
+  /**
+   * "Call Me Now" / "Text Me Now" in the portal: a verification to settings that are not saved yet (new phones,
+   * new PIN), answered against them, for the enrollment flow that will save them once proven.
+   */
+  async startProof(request: {
+    username: string;
+    method: 'sms' | 'voice';
+    enrollmentFlowId: string;
+    phones: User['phones'];
+    pinHash: string | null;
+  }): Promise<VerificationView & { code?: string }> {
+    const stored = await this.deps.users.get(request.username);
+    if (!stored) throw notFound('user_not_found', 'No such user');
+    await this.assertInGoodStanding(stored);
+    const user: User = {
+      ...stored,
+      phones: request.phones,
+      pinHash: request.pinHash ?? stored.pinHash,
+      pinMustChange: false,
+    };
+    const purpose = proofPurpose(request.enrollmentFlowId);
+    return request.method === 'voice' ? this.startVoice(user, purpose) : this.startSms(user, purpose);
   }
 
   private async startVoice(user: User, purpose: string) {
@@ -114,7 +139,7 @@ export class VerificationService {
     const context = smsContext(flow);
     const parsed = parseSmsReply(typed, context.codeLength);
     if (parsed.kind !== 'answer') throw badRequest('invalid_code', 'code: digits only');
-    const facts = await judgeAnswer(this.deps.secrets, id, parsed, await this.pinHashFor(context));
+    const facts = await judgeAnswer(this.deps.secrets, id, parsed, await this.pinHashFor(flow, context));
     const result = await this.deps.engine.dispatch(id, {
       type: 'CHECK',
       at: this.deps.clock.now(),
@@ -150,7 +175,7 @@ export class VerificationService {
     const context = smsContext(flow);
     const parsed = parseSmsReply(body, context.codeLength);
     if (parsed.kind === 'answer') {
-      const facts = await judgeAnswer(this.deps.secrets, flow.id, parsed, await this.pinHashFor(context));
+      const facts = await judgeAnswer(this.deps.secrets, flow.id, parsed, await this.pinHashFor(flow, context));
       return { kind: 'answer' as const, ...facts };
     }
     return { kind: parsed.kind === 'fraud' ? ('fraud' as const) : ('unreadable' as const) };
@@ -161,9 +186,9 @@ export class VerificationService {
     return secrets.digest(flowId, secrets.codeFor(flowId, nonce, config.otp.length));
   }
 
-  private async pinHashFor(context: SmsOtpContext): Promise<string | null> {
+  private async pinHashFor(flow: FlowRecord, context: SmsOtpContext): Promise<string | null> {
     if (!context.pinRequired) return null;
-    const user = await this.deps.users.get(context.userId);
+    const user = await effectiveUser(flow, this.deps.users, this.deps.engine);
     // A user deleted mid-flow can no longer prove a PIN: an impossible hash makes every answer wrong.
     return user?.pinHash ?? 'scrypt$0$0$0$x$x';
   }

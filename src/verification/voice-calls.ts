@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
+import { effectiveUser } from './effective-user.js';
 import { judgeDigits } from './voice-judge.js';
 
 const VOICE_LANGUAGE: Record<Language, VoiceLanguage> = { en: 'en-US', es: 'es-ES' };
@@ -113,7 +114,7 @@ export class VoiceCalls implements VoiceSessionHandler {
     const context = voiceContext(flow);
     const current = answeredStep(flow.snapshot);
     if (!current || (step !== undefined && step !== context.prompts)) return this.promptOf(flow);
-    const user = await this.deps.users.get(context.userId);
+    const user = await effectiveUser(flow, this.deps.users, this.deps.engine);
     const facts = await judgeDigits(current, context, digits, user, this.deps.secrets);
     const result = await this.deps.engine.dispatch(
       flowId,
