@@ -81,6 +81,8 @@ export interface UpdateUserEffect {
       mobile?: string | null;
     };
     pinHash?: string | null;
+    /** Marks enrollment finished. */
+    enrolled?: boolean;
   };
 }
 

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config/load-config.js';
+import { startDemoDirectory } from './directory/demo-directory.js';
+import { createLdapDirectory } from './directory/ldap-directory.js';
 import { createLogger } from './log.js';
 import { startEmbeddedRedis } from './redis/embedded-redis.js';
 import { checkRedisDurability } from './redis/redis-health-check.js';
@@ -21,7 +23,12 @@ async function main(): Promise<void> {
   const embedded = config.redisUrl
     ? null
     : await startEmbeddedRedis({ dataDir: join(config.dataDir, 'redis'), logger });
-  const runtime = new Runtime(embedded ? { ...config, redisUrl: embedded.url } : config, logger);
+  // Without LDAP settings, a demo OpenLDAP seeded from src/directory/demo-users.ldif stands in for the company's.
+  const demo = config.ldap ? null : await startDemoDirectory(config.dataDir, logger);
+  const directory = createLdapDirectory(config.ldap ?? demo!.config, logger);
+  const runtime = new Runtime(embedded ? { ...config, redisUrl: embedded.url } : config, logger, {
+    directory,
+  });
   if (!embedded) await checkRedisDurability(runtime.redis, logger);
 
   let stopping = false;
@@ -31,6 +38,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try {
       await runtime.stop();
+      await demo?.stop();
       await embedded?.stop();
       process.exit(0);
     } catch (err) {
@@ -46,19 +54,25 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.fatal({ err }, 'could not start');
     await runtime.stop().catch(() => {});
+    await demo?.stop();
     await embedded?.stop();
     process.exit(1);
   }
-  printBanner(config, Boolean(embedded));
+  printBanner(config, Boolean(embedded), Boolean(demo));
 }
 
-function printBanner(config: Config, embeddedRedis: boolean): void {
+function printBanner(config: Config, embeddedRedis: boolean, demoDirectory: boolean): void {
   const lines = [
     '',
     `  Dialtone MFA is running at ${config.publicUrl}`,
     `  carrier: ${config.carrier}${embeddedRedis ? `, Redis: private (data in ${join(config.dataDir, 'redis')})` : ''}`,
   ];
+  lines.push(`  portal: ${config.publicUrl}/login`);
+  if (demoDirectory) {
+    lines.push('  demo directory users: alice, bob, jose, maria, wei (password: <user>-password)');
+  }
   if (config.carrier === 'simulator') lines.push(`  dev phone: ${config.publicUrl}/dev/phone`);
+  if (!config.mail.smtpUrl) lines.push(`  dev mailbox: ${config.publicUrl}/dev/mail`);
   if (config.apiKeyGenerated) {
     // Printed, not logged: the generated key is for this development run only.
     lines.push(`  API key (generated for this run; set API_KEY to keep one): ${config.apiKey}`);

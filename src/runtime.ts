@@ -23,6 +23,7 @@ import { simulatorRoutes } from './carriers/simulator/simulator-routes.js';
 import { SimulatorStore } from './carriers/simulator/simulator-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/load-config.js';
+import type { Directory } from './directory/directory.js';
 import { createEffectHandlers } from './effects/effect-handlers.js';
 import { type EngineHooks, FlowEngine } from './engine/engine.js';
 import { FlowStore } from './engine/flow-store.js';
@@ -39,6 +40,10 @@ import {
   devMailRoutes,
   type Mailer,
 } from './mail/index.js';
+import { enrollmentRoutes } from './portal/enrollment-routes.js';
+import { afterPortalLogin } from './portal/portal-accounts.js';
+import { createPortalSessionStore, portalFoundation } from './portal/portal-foundation.js';
+import type { PortalSessionStore } from './portal/session-store.js';
 import { QuestionStore } from './questions/index.js';
 import { CodeSecrets } from './security/secrets.js';
 import { RateLimiter } from './store/rate-limiter.js';
@@ -54,6 +59,10 @@ export interface RuntimeOptions {
   /** Replace the configured carriers (tests of carrier failures). */
   carrier?: MessagingCarrier;
   voiceCarrier?: ManagedVoiceCarrier;
+  /** The company directory the portal signs users in against (absent: no portal). */
+  directory?: Directory;
+  /** Test knob: login failure padding in milliseconds. */
+  loginPaddingMs?: number;
   /** Whether this process runs BullMQ workers and the sweeper (default true). */
   workers?: boolean;
 }
@@ -75,6 +84,7 @@ export class Runtime {
   readonly mailer: Mailer;
   readonly devMailbox: DevMailbox | null;
   readonly questions: QuestionStore;
+  readonly portalSessions: PortalSessionStore;
   readonly clock: Clock;
   readonly relay: OutboxRelay;
   private readonly queueConnection: Redis;
@@ -116,6 +126,7 @@ export class Runtime {
       ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }, logger)
       : (this.devMailbox as DevMailbox);
     this.questions = new QuestionStore(this.redis, this.keys);
+    this.portalSessions = createPortalSessionStore({ redis: this.redis, keys: this.keys, clock: this.clock });
     this.sms = new SmsDirectory(this.redis, this.keys);
     const secrets = new CodeSecrets(config.secretKey);
     this.carrier = options.carrier ?? selectCarrier(config, logger);
@@ -210,6 +221,46 @@ export class Runtime {
         simulatorCallRoutes({ ...simulator, callStore, center: calls }),
       );
     }
+    const directory = this.options.directory;
+    if (directory) {
+      const limiter = new RateLimiter(this.redis, this.keys);
+      publicPlugins.push(
+        portalFoundation({
+          directory,
+          redis: this.redis,
+          keys: this.keys,
+          clock: this.clock,
+          logger: this.logger,
+          publicUrl: config.publicUrl,
+          limiter,
+          sessions: this.portalSessions,
+          serviceName: config.serviceName,
+          placeholderHome: false,
+          ...(this.options.loginPaddingMs !== undefined
+            ? { loginLimits: { minFailureMs: this.options.loginPaddingMs } }
+            : {}),
+          afterLogin: afterPortalLogin({
+            config,
+            directory,
+            users: this.users,
+            clock: this.clock,
+            logger: this.logger,
+          }),
+          pages: [
+            enrollmentRoutes({
+              config,
+              engine: this.engine,
+              users: this.users,
+              verifications: this.verifications,
+              questions: this.questions,
+              mailer: this.mailer,
+              clock: this.clock,
+              logger: this.logger,
+            }),
+          ],
+        }),
+      );
+    }
     this.appInstance = await buildApp(config, this.logger, {
       public: publicPlugins,
       authenticated: {
@@ -263,6 +314,7 @@ export class Runtime {
     await this.carrier.stop();
     await this.voiceCarrier.stop?.();
     await this.mailer.close();
+    await this.options.directory?.close();
     await this.waiter.stop();
     await this.queues.close();
     await Promise.allSettled([this.redis.quit(), this.queueConnection.quit()]);

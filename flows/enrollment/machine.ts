@@ -59,6 +59,7 @@ const saveProven = {
       ...(context.method ? { method: context.method } : {}),
       phones: context.phones,
       ...(context.pinHash ? { pinHash: context.pinHash } : {}),
+      ...(context.purpose === 'enroll' ? { enrolled: true } : {}),
     },
   }),
 };

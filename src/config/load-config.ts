@@ -51,6 +51,18 @@ export interface Config {
   phones: { allowedCountries: string[]; defaultCountry: string };
   serviceName: string;
   mail: { smtpUrl: string | undefined; from: string };
+  portal: { methods: ('voice' | 'sms')[]; requirePin: boolean; securityQuestions: boolean };
+  /** Absent: `npm start` runs the demo directory. */
+  ldap:
+    | {
+        url: string;
+        baseDn: string;
+        bindDn: string;
+        bindPassword: string;
+        usernameAttribute: 'uid' | 'sAMAccountName';
+        allowedGroupDn?: string;
+      }
+    | undefined;
   defaultLanguage: 'en' | 'es';
   trustProxy: boolean;
   bodyLimitBytes: number;
@@ -108,6 +120,16 @@ function resolveConfig(raw: RawConfig): Config {
     if (value !== 'busy' && value !== 'no-answer')
       problems.push(`VOICE_BACKUP_ON: ${value} is not busy, no-answer or none`);
   }
+  const methods = raw.PORTAL_METHODS.filter((m): m is 'voice' | 'sms' => m === 'voice' || m === 'sms');
+  if (methods.length === 0 || methods.length !== raw.PORTAL_METHODS.length) {
+    problems.push('PORTAL_METHODS: a comma-separated list of voice and sms');
+  }
+  if (raw.LDAP_URL) {
+    for (const key of ['LDAP_BASE_DN', 'LDAP_BIND_DN', 'LDAP_BIND_PASSWORD'] as const) {
+      if (!raw[key]) problems.push(`${key}: required when LDAP_URL is set`);
+    }
+  } else if (production)
+    problems.push('LDAP_URL: required when NODE_ENV=production (the demo directory is for development)');
   if (raw.PIN_MIN_LENGTH > raw.PIN_MAX_LENGTH)
     problems.push('PIN_MIN_LENGTH: must not exceed PIN_MAX_LENGTH');
   if (problems.length) throw new ConfigError(problems);
@@ -163,6 +185,21 @@ function resolveConfig(raw: RawConfig): Config {
     },
     serviceName: raw.SERVICE_NAME,
     mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
+    portal: {
+      methods,
+      requirePin: raw.PORTAL_REQUIRE_PIN,
+      securityQuestions: raw.SECURITY_QUESTIONS ?? raw.NODE_ENV === 'development',
+    },
+    ldap: raw.LDAP_URL
+      ? {
+          url: raw.LDAP_URL,
+          baseDn: raw.LDAP_BASE_DN ?? '',
+          bindDn: raw.LDAP_BIND_DN ?? '',
+          bindPassword: raw.LDAP_BIND_PASSWORD ?? '',
+          usernameAttribute: raw.LDAP_USERNAME_ATTRIBUTE,
+          ...(raw.LDAP_ALLOWED_GROUP_DN ? { allowedGroupDn: raw.LDAP_ALLOWED_GROUP_DN } : {}),
+        }
+      : undefined,
     defaultLanguage: raw.DEFAULT_LANGUAGE,
     trustProxy: raw.TRUST_PROXY,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,

@@ -80,6 +80,18 @@ export const configSchema = z.object({
   VOICE_MACHINE_DETECTION: bool.default(true),
   PIN_MIN_LENGTH: int(4, 8, 4),
   PIN_MAX_LENGTH: int(4, 12, 8),
+  PORTAL_METHODS: list.default(['voice', 'sms']),
+  PORTAL_REQUIRE_PIN: bool.default(true),
+  SECURITY_QUESTIONS: bool.optional(),
+  LDAP_URL: z
+    .string()
+    .regex(/^ldaps?:\/\//, 'must start with ldap:// or ldaps://')
+    .optional(),
+  LDAP_BASE_DN: z.string().min(1).optional(),
+  LDAP_BIND_DN: z.string().min(1).optional(),
+  LDAP_BIND_PASSWORD: z.string().min(1).optional(),
+  LDAP_USERNAME_ATTRIBUTE: z.enum(['uid', 'sAMAccountName']).default('uid'),
+  LDAP_ALLOWED_GROUP_DN: z.string().min(1).optional(),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')

@@ -99,6 +99,7 @@ export function createEffectHandlers(deps: {
         ...(changes.method ? { method: changes.method } : {}),
         ...(changes.phones ? { phones: withoutNulls({ ...user.phones, ...changes.phones }) } : {}),
         ...(changes.pinHash !== undefined ? { pinHash: changes.pinHash, pinMustChange: false } : {}),
+        ...(changes.enrolled ? { enrolledAt: deps.clock.now() } : {}),
         updatedAt: deps.clock.now(),
       }));
       logger.info(

@@ -20,6 +20,8 @@ export interface User {
   language: Language;
   pinHash: string | null;
   pinMustChange: boolean;
+  /** When the user finished enrollment in the portal (proved a method); absent before. */
+  enrolledAt?: number;
   createdAt: number;
   updatedAt: number;
 }

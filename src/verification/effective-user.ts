@@ -13,7 +13,11 @@ export const proofPurpose = (enrollmentFlowId: string) => `${PROOF_PURPOSE}${enr
  * The user a verification checks answers against: the stored one, except that a verification proving new
  * settings checks the PIN chosen in the wizard, which is saved only once the proof succeeds.
  */
-export async function effectiveUser(flow: FlowRecord, users: UserStore, engine: FlowEngine): Promise<User | null> {
+export async function effectiveUser(
+  flow: FlowRecord,
+  users: UserStore,
+  engine: FlowEngine,
+): Promise<User | null> {
   const user = await users.get(flow.userId);
   if (!user || !flow.purpose.startsWith(PROOF_PURPOSE)) return user;
   const enrollment = await engine.store.load(flow.purpose.slice(PROOF_PURPOSE.length));

@@ -175,7 +175,12 @@ export class VerificationService {
     const context = smsContext(flow);
     const parsed = parseSmsReply(body, context.codeLength);
     if (parsed.kind === 'answer') {
-      const facts = await judgeAnswer(this.deps.secrets, flow.id, parsed, await this.pinHashFor(flow, context));
+      const facts = await judgeAnswer(
+        this.deps.secrets,
+        flow.id,
+        parsed,
+        await this.pinHashFor(flow, context),
+      );
       return { kind: 'answer' as const, ...facts };
     }
     return { kind: parsed.kind === 'fraud' ? ('fraud' as const) : ('unreadable' as const) };

@@ -81,6 +81,7 @@ describe('enrollment machine', () => {
           method: 'voice',
           phones: { primary: '+12025550147', extension: '12' },
           pinHash: 'scrypt$p',
+          enrolled: true,
         },
       },
     ]);
