@@ -55,7 +55,8 @@ export interface LoginRoutesOptions {
   logger: PortalLogger;
   serviceName: string;
   /** Where a user goes after the password (a local path); called with the directory's spelling of the name. */
-  afterLogin: (username: string) => Promise<string>;
+  /** Where to go after the password; null refuses the sign-in like a wrong password (a locked account). */
+  afterLogin: (username: string) => Promise<string | null>;
   limits: LoginLimits;
 }
 
@@ -140,7 +141,10 @@ export function loginRoutes(options: LoginRoutesOptions): FastifyPluginAsync {
 
       let target: string;
       try {
-        target = localPath(await options.afterLogin(result.user.username), logger);
+        const next = await options.afterLogin(result.user.username);
+        // A locked or blocked account hears exactly what a wrong password hears.
+        if (next === null) return refuse('invalid-credentials');
+        target = localPath(next, logger);
       } catch (error) {
         logger.error(
           { err: error, username: result.user.username },

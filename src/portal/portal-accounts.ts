@@ -19,16 +19,19 @@ export function afterPortalLogin(deps: {
   clock: Clock;
   logger: Logger;
 }) {
-  return async (username: string): Promise<string> => {
+  return async (username: string): Promise<string | null> => {
     let user = await deps.users.get(username);
     if (!user) {
       const entry = await deps.directory.findUser(username);
-      if (!entry) return '/login';
+      if (!entry) return null;
       user = fromDirectory(entry, deps.config, deps.clock.now());
       if (await deps.users.create(user))
         deps.logger.info({ user: user.username }, 'user created from the directory');
       user = (await deps.users.get(username)) ?? user;
     }
+    const standing = await deps.users.standing(user.username);
+    const now = deps.clock.now();
+    if ((standing.blockedUntil ?? 0) > now || (standing.lockedUntil ?? 0) > now) return null;
     return user.enrolledAt ? '/verify' : '/setup';
   };
 }

@@ -34,7 +34,7 @@ export interface PortalFoundationDeps {
   publicUrl: string;
   limiter: RateLimiter;
   /** Where to go once the password is accepted (a local path; default `/`). */
-  afterLogin?: (username: string) => Promise<string>;
+  afterLogin?: (username: string) => Promise<string | null>;
   loginLimits?: {
     perUsername?: Partial<LoginLimit>;
     perIp?: Partial<LoginLimit>;

@@ -20,6 +20,7 @@ export function verificationView(flow: FlowRecord) {
     createdAt: new Date(flow.createdAt).toISOString(),
     updatedAt: new Date(flow.updatedAt).toISOString(),
     ...(flow.status !== 'pending' && context.reason ? { reason: context.reason } : {}),
+    ...(flow.status === 'pending' && flow.method === 'voice' ? { progress: callProgress(flow) } : {}),
     ...(flow.status === 'pending' && context.maxAttempts !== undefined
       ? { attemptsLeft: context.maxAttempts - (context.attempts ?? 0) }
       : {}),
@@ -27,3 +28,9 @@ export function verificationView(flow: FlowRecord) {
 }
 
 export type VerificationView = ReturnType<typeof verificationView>;
+
+/** Where a pending call is: still ringing (primary or backup) or answered and prompting. */
+function callProgress(flow: FlowRecord): 'calling' | 'answered' {
+  const value = (flow.snapshot as { value?: unknown } | null)?.value;
+  return typeof value === 'object' && value !== null ? 'answered' : 'calling';
+}

@@ -18,7 +18,6 @@ import { type RedisServerHandle, startRedisServer } from '../support/redis-serve
 import { startTestSlapd, type TestSlapd, USERS } from '../support/slapd-server.js';
 import { codeIn, replyFrom, textsTo, waitForTexts } from '../support/sms-helpers.js';
 import { eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
-import { handset, ringing, waitForCall } from '../support/voice-helpers.js';
 
 let redis: RedisServerHandle;
 let slapd: TestSlapd;
@@ -73,6 +72,32 @@ async function answerQuestions(page: Page, shot: string) {
     await page.locator(`#answer${i}`).fill(`answer number ${i + 1}`);
   }
   await page.getByRole('button', { name: 'Save and finish' }).click();
+}
+
+/** The employee's phone: the dev phone page in another tab; answer the ringing call, then key on the keypad. */
+async function answerOnKeypad(phone: Page, number: string, keys: string, shot: string) {
+  const url = `${t.baseUrl}/dev/phone?number=${encodeURIComponent(number)}&refresh=off`;
+  await gotoLoopback(phone, url);
+  const answer = phone.getByRole('button', { name: 'Answer' }).first();
+  await expect
+    .poll(async () => {
+      if (await answer.isVisible()) return true;
+      await gotoLoopback(phone, url);
+      return false;
+    })
+    .toBe(true);
+  await screenshot(phone, `${shot}-ringing`);
+  await submitAndWait(phone, () => answer.click());
+  await expect.poll(() => phone.locator('.call--live').count()).toBe(1);
+  for (const key of keys) {
+    await submitAndWait(phone, () => phone.locator(`form.keypad button[value="${key}"]`).first().click());
+  }
+  await screenshot(phone, `${shot}-keyed`);
+}
+
+/** A form post on the dev phone reloads the page: wait for that before the next key. */
+async function submitAndWait(page: Page, action: () => Promise<void>) {
+  await Promise.all([page.waitForEvent('load'), action()]);
 }
 
 describe('portal in a browser', () => {
@@ -141,7 +166,7 @@ describe('portal in a browser', () => {
     expect(await textsTo(t, mobile)).toHaveLength(4);
   });
 
-  it('enrolls with a voice call answered on the simulator keypad', async () => {
+  it('enrolls with a voice call answered on the dev phone keypad, signs in again by call, changes the phone', async () => {
     const user = USERS.jose;
     const page = await open('/login');
     await signIn(page, user.uid, user.password);
@@ -154,18 +179,37 @@ describe('portal in a browser', () => {
     await page.getByLabel('Confirm PIN').fill('7305');
     await screenshot(page, 'portal-11-voice-details');
     await page.getByRole('button', { name: 'Call Me Now to Authenticate' }).click();
-    await expect.poll(() => page.locator('.status').textContent()).toContain('Waiting');
-    await screenshot(page, 'portal-12-voice-waiting');
-    const call = await waitForCall(t, primary, ringing);
-    await handset(t, call.sid, 'answer');
-    await waitForCall(t, primary, (c) => c.gathering);
-    await handset(t, call.sid, 'digits', { digits: '7305#' });
-    await answerQuestions(page, 'portal-13');
+    await expect.poll(() => page.locator('.status').textContent()).toContain('Calling you');
+    await screenshot(page, 'portal-12-voice-calling');
+
+    const phone = await tab!.context.newPage();
+    await answerOnKeypad(phone, primary, '7305#', 'portal-13');
+    await answerQuestions(page, 'portal-14');
     await expect.poll(() => page.locator('h1').textContent()).toBe('Your account');
     expect(await t.runtime.users.get(user.uid)).toMatchObject({
       method: 'voice',
       phones: { primary, extension: '42' },
     });
+
+    // Back in later: the second factor is a call, answered on the keypad again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, user.uid, user.password);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Verify it is you');
+    await answerOnKeypad(phone, primary, '7305#', 'portal-15');
+    await expect.poll(() => page.locator('h1').textContent(), { timeout: 15_000 }).toBe('Your account');
+
+    // A new number replaces the old one only once a call to it is answered with the PIN.
+    await page.getByRole('button', { name: 'Change phone numbers' }).click();
+    const newPrimary = '+12025550179';
+    await page.getByLabel('Primary phone').fill(newPrimary);
+    await page.getByRole('button', { name: 'Call Me Now to Authenticate' }).click();
+    expect((await t.runtime.users.get(user.uid))?.phones.primary).toBe(primary);
+    await answerOnKeypad(phone, newPrimary, '7305#', 'portal-16');
+    await expect
+      .poll(() => page.locator('.alert').textContent(), { timeout: 15_000 })
+      .toContain('Your settings were changed.');
+    await screenshot(page, 'portal-17-phone-changed');
+    expect((await t.runtime.users.get(user.uid))?.phones.primary).toBe(newPrimary);
   });
 
   it('refuses a POST without the CSRF token', async () => {

@@ -107,6 +107,10 @@ ${csrfInput(base.account.csrfToken)}
 export interface WaitingData {
   method: Method;
   status: string;
+  /** Voice: 'calling' or 'answered' while pending. */
+  progress?: string;
+  /** Why a verification failed. */
+  reason?: string;
   /** One-way texts: the code is typed here. */
   codeEntry: boolean;
   /** Voice code mode: the digits to key on the phone. */
@@ -125,6 +129,17 @@ const STATUS_TEXT: Record<string, string> = {
   canceled: 'Canceled.',
 };
 
+const PROGRESS_TEXT: Record<string, string> = {
+  calling: 'Calling you…',
+  answered: 'Call answered: follow the prompts.',
+};
+
+function statusText(data: WaitingData): string {
+  if (data.status === 'pending' && data.progress) return PROGRESS_TEXT[data.progress] ?? STATUS_TEXT.pending!;
+  const text = STATUS_TEXT[data.status] ?? data.status;
+  return data.reason && data.status !== 'approved' ? `${text} (${data.reason})` : text;
+}
+
 export function renderWaiting(base: PageBase, data: WaitingData): string {
   const instructions =
     data.method === 'voice'
@@ -138,7 +153,7 @@ export function renderWaiting(base: PageBase, data: WaitingData): string {
     html`<h1>${data.title}</h1>
 <p>${instructions}</p>
 ${data.showCode ? html`<p class="code-display">Code to key: <strong>${data.showCode}</strong></p>` : ''}
-<p class="status" role="status" aria-live="polite">Status: <strong>${STATUS_TEXT[data.status] ?? data.status}</strong></p>
+<p class="status" role="status" aria-live="polite">Status: <strong>${statusText(data)}</strong></p>
 ${errorBox(data.error)}
 ${
   data.codeEntry
