@@ -254,6 +254,7 @@ export class Runtime {
               verifications: this.verifications,
               questions: this.questions,
               mailer: this.mailer,
+              limiter,
               clock: this.clock,
               logger: this.logger,
             }),

@@ -51,7 +51,12 @@ export interface Config {
   phones: { allowedCountries: string[]; defaultCountry: string };
   serviceName: string;
   mail: { smtpUrl: string | undefined; from: string };
-  portal: { methods: ('voice' | 'sms')[]; requirePin: boolean; securityQuestions: boolean };
+  portal: {
+    methods: ('voice' | 'sms')[];
+    requirePin: boolean;
+    securityQuestions: boolean;
+    questionsAsSecondFactor: boolean;
+  };
   /** Absent: `npm start` runs the demo directory. */
   ldap:
     | {
@@ -189,6 +194,7 @@ function resolveConfig(raw: RawConfig): Config {
       methods,
       requirePin: raw.PORTAL_REQUIRE_PIN,
       securityQuestions: raw.SECURITY_QUESTIONS ?? raw.NODE_ENV === 'development',
+      questionsAsSecondFactor: raw.QUESTIONS_AS_SECOND_FACTOR,
     },
     ldap: raw.LDAP_URL
       ? {

@@ -83,6 +83,7 @@ export const configSchema = z.object({
   PORTAL_METHODS: list.default(['voice', 'sms']),
   PORTAL_REQUIRE_PIN: bool.default(true),
   SECURITY_QUESTIONS: bool.optional(),
+  QUESTIONS_AS_SECOND_FACTOR: bool.default(false),
   LDAP_URL: z
     .string()
     .regex(/^ldaps?:\/\//, 'must start with ldap:// or ldaps://')

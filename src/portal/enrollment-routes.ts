@@ -8,6 +8,7 @@ import {
   renderDetails,
   renderHome,
   renderPinChange,
+  renderQuestionChallenge,
   renderQuestions,
   renderWaiting,
 } from '../../web/portal/enrollment-pages.js';
@@ -26,8 +27,10 @@ import {
   type QuestionStore,
   questionText,
   validateQuestionAnswers,
+  verifyAnswer,
 } from '../questions/index.js';
 import { hashSecret, verifySecret } from '../security/pin-hash.js';
+import type { RateLimiter } from '../store/rate-limiter.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
 import type { VerificationService } from '../verification/verification-service.js';
@@ -41,9 +44,13 @@ export interface EnrollmentRoutesDeps {
   verifications: VerificationService;
   questions: QuestionStore;
   mailer: Mailer;
+  limiter: RateLimiter;
   clock: Clock;
   logger: Logger;
 }
+
+const CHALLENGE_SIZE = 2;
+const CHALLENGE_TRIES = { limit: 3, windowSeconds: 900 };
 
 const QUESTION_COUNT = 4;
 type Form = Record<string, string>;
@@ -138,6 +145,8 @@ export function enrollmentRoutes(deps: EnrollmentRoutesDeps): FastifyPluginAsync
           codeEntry: method === 'sms' && config.otp.smsMode === 'one-way' && view.status === 'pending',
           ...(session.data.verifyCode ? { showCode: session.data.verifyCode } : {}),
           action: '/verify',
+          questionsLink:
+            config.portal.questionsAsSecondFactor && (await deps.questions.load(user.username)) !== null,
         }),
       );
     });
@@ -146,6 +155,55 @@ export function enrollmentRoutes(deps: EnrollmentRoutesDeps): FastifyPluginAsync
       const id = request.portalSession?.data.verify;
       if (id) await deps.verifications.check(id, formOf(request).code ?? '').catch(ignoreClosed);
       return reply.redirect('/verify', 303);
+    });
+
+    // Security questions as the second factor: only when configuration allows it, and rate limited.
+    app.get('/verify/questions', { preHandler: signedIn }, async (request, reply) => {
+      if (!config.portal.questionsAsSecondFactor) return reply.redirect('/verify', 303);
+      const user = await currentUser(request);
+      const ids = await deps.questions.pickChallenge(user.username, CHALLENGE_SIZE);
+      if (!ids) return reply.redirect('/verify', 303);
+      const questions = ids.map((id) => ({
+        id,
+        text: questionText(DEFAULT_QUESTION_CATALOG, id, user.language),
+      }));
+      return sendHtml(reply, 200, renderQuestionChallenge(base(request), { questions }));
+    });
+
+    app.post('/verify/questions', { preHandler: signedIn }, async (request, reply) => {
+      if (!config.portal.questionsAsSecondFactor) return reply.redirect('/verify', 303);
+      const user = await currentUser(request);
+      const form = formOf(request);
+      const allowed = await deps.limiter.hit(
+        `portal:questions:${user.username}`,
+        CHALLENGE_TRIES.limit,
+        CHALLENGE_TRIES.windowSeconds,
+      );
+      const stored = (await deps.questions.load(user.username)) ?? [];
+      const expected = (await deps.questions.pickChallenge(user.username, CHALLENGE_SIZE)) ?? [];
+      let right = allowed && expected.length === CHALLENGE_SIZE;
+      for (let i = 0; i < CHALLENGE_SIZE; i += 1) {
+        const id = form[`question${i}`] ?? '';
+        // Always hash every answer, so a refusal takes as long as an acceptance.
+        const ok = await verifyAnswer(id, form[`answer${i}`] ?? '', stored);
+        right = right && ok && id === expected[i];
+      }
+      if (!right) {
+        deps.logger.info({ user: user.username, limited: !allowed }, 'portal: security questions refused');
+        const questions = expected.map((id) => ({
+          id,
+          text: questionText(DEFAULT_QUESTION_CATALOG, id, user.language),
+        }));
+        const error = allowed
+          ? 'Those answers are not right.'
+          : 'Too many tries. Use your phone, or try again later.';
+        return sendHtml(reply, 401, renderQuestionChallenge(base(request), { questions, error }));
+      }
+      await deps.questions.releaseChallenge(user.username);
+      const { verify: _v, verifyCode: _c, ...data } = request.portalSession!.data;
+      await establishSession(request, reply, { stage: 'verified', data });
+      deps.logger.info({ user: user.username }, 'portal: second factor by security questions');
+      return reply.redirect('/', 303);
     });
 
     app.post('/verify/restart', { preHandler: signedIn }, async (request, reply) => {

@@ -30,7 +30,11 @@ beforeAll(async () => {
   try {
     [redis, slapd] = await Promise.all([startRedisServer(), startTestSlapd()]);
     const directory = createLdapDirectory(slapd.config, createLogger('silent'));
-    t = await startTestRuntime(redis.url, { SECURITY_QUESTIONS: 'true' }, { directory, loginPaddingMs: 50 });
+    t = await startTestRuntime(
+      redis.url,
+      { SECURITY_QUESTIONS: 'true', QUESTIONS_AS_SECOND_FACTOR: 'true' },
+      { directory, loginPaddingMs: 50 },
+    );
   } finally {
     browser = await launching;
   }
@@ -61,12 +65,15 @@ async function signIn(page: Page, username: string, password: string) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+let chosenQuestions: string[] = [];
+
 async function answerQuestions(page: Page, shot: string) {
   await expect.poll(() => page.locator('h1').textContent(), { timeout: 15_000 }).toBe('Security Questions');
   await screenshot(page, `${shot}-questions`);
   const options = await page
     .locator('#question0 option')
     .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+  chosenQuestions = options.slice(0, 4);
   for (let i = 0; i < 4; i += 1) {
     await page.locator(`#question${i}`).selectOption(options[i]!);
     await page.locator(`#answer${i}`).fill(`answer number ${i + 1}`);
@@ -164,6 +171,27 @@ describe('portal in a browser', () => {
     });
     expect(mail.text).not.toContain('5937');
     expect(await textsTo(t, mobile)).toHaveLength(4);
+
+    // Security questions as the second factor (enabled in this configuration): wrong answers, then right ones.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, user.uid, user.password);
+    await page.getByRole('link', { name: 'Answer your security questions instead' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Answer your security questions');
+    const asked = await page
+      .locator('input[type=hidden][name^=question]')
+      .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    expect(asked).toHaveLength(2);
+    await page.locator('#answer0').fill('not it');
+    await page.locator('#answer1').fill('not it either');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => page.locator('.alert').textContent()).toContain('not right');
+    await screenshot(page, 'portal-09-questions-refused');
+    for (const [i, id] of asked.entries()) {
+      // Case and spacing do not matter: answers are normalised before hashing.
+      await page.locator(`#answer${i}`).fill(`  ANSWER number ${chosenQuestions.indexOf(id) + 1} `);
+    }
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Your account');
   });
 
   it('enrolls with a voice call answered on the dev phone keypad, signs in again by call, changes the phone', async () => {

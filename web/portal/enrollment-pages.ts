@@ -104,6 +104,27 @@ ${csrfInput(base.account.csrfToken)}
 </form>`;
 }
 
+export function renderQuestionChallenge(
+  base: PageBase,
+  data: { questions: { id: string; text: string }[]; error?: string },
+): string {
+  return page(
+    base,
+    'Security questions',
+    html`<h1>Answer your security questions</h1>
+${errorBox(data.error)}
+<form method="post" action="/verify/questions" class="stacked-form">
+${csrfInput(base.account.csrfToken)}
+${data.questions.map(
+  (q, i) => html`<input type="hidden" name="question${i}" value="${q.id}">
+${textField({ id: `answer${i}`, label: q.text, required: true, maxlength: 100 })}`,
+)}
+<button type="submit" class="button">Verify</button>
+</form>
+<p><a href="/verify">Use my phone instead</a></p>`,
+  );
+}
+
 export interface WaitingData {
   method: Method;
   status: string;
@@ -118,6 +139,8 @@ export interface WaitingData {
   error?: string;
   action: string;
   title: string;
+  /** Offer the security questions instead (when configuration allows it). */
+  questionsLink?: boolean;
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -164,6 +187,7 @@ ${textField({ id: 'code', label: 'Code', inputmode: 'numeric', required: true, a
 </form>`
     : html`<p><a class="button" href="${data.action}">Check now</a></p>`
 }
+${data.questionsLink ? html`<p><a href="/verify/questions">Answer your security questions instead</a></p>` : ''}
 <form method="post" action="${data.action}/restart" class="inline-form">
 ${csrfInput(base.account.csrfToken)}
 <button type="submit" class="button button--quiet">Start again</button>
