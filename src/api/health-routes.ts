@@ -19,10 +19,13 @@ export function healthRoutes(deps: {
         .catch((err: Error) => ({ ok: false, detail: err.message }));
       const workers = { ok: deps.workersRunning(), detail: deps.workersRunning() ? 'running' : 'stopped' };
       const carrier = { name: deps.carrier().name, ...deps.carrier().readiness() };
-      const ok = redis.ok && workers.ok && carrier.ok;
+      const voice = deps.voiceCarrier();
+      // The cXML voice adapter has nothing to connect; Relay reports its connection.
+      const voiceCarrier = { name: voice.name, ...(voice.readiness?.() ?? { ok: true, detail: 'ready' }) };
+      const ok = redis.ok && workers.ok && carrier.ok && voiceCarrier.ok;
       return reply
         .code(ok ? 200 : 503)
-        .send({ status: ok ? 'ready' : 'not-ready', checks: { redis, workers, carrier } });
+        .send({ status: ok ? 'ready' : 'not-ready', checks: { redis, workers, carrier, voiceCarrier } });
     });
   };
 }

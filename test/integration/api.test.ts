@@ -138,7 +138,39 @@ describe('health', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({
       status: 'ready',
-      checks: { redis: { ok: true }, workers: { ok: true }, carrier: { ok: true, name: 'simulator' } },
+      checks: {
+        redis: { ok: true },
+        workers: { ok: true },
+        carrier: { ok: true, name: 'simulator' },
+        voiceCarrier: { ok: true, name: 'simulator' },
+      },
     });
+  });
+
+  it('is not ready while a Relay voice connection is down, and says why', async () => {
+    const down = await startTestRuntime(
+      redis.url,
+      {},
+      {
+        voiceCarrier: {
+          name: 'signalwire-relay',
+          placeCall: async () => ({ sid: 'never' }),
+          hangup: async () => {},
+          readiness: () => ({ ok: false, detail: 'connect timed out after 10000ms' }),
+        },
+      },
+    );
+    try {
+      const ready = await fetch(`${down.baseUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({
+        status: 'not-ready',
+        checks: {
+          voiceCarrier: { ok: false, name: 'signalwire-relay', detail: 'connect timed out after 10000ms' },
+        },
+      });
+    } finally {
+      await down.stop();
+    }
   });
 });
