@@ -222,7 +222,7 @@ export function enrollmentRoutes(deps: EnrollmentRoutesDeps): FastifyPluginAsync
       let flow = await activeWizard(request);
       if (!flow || flow.status === 'canceled' || (flow.status === 'approved' && !isEnroll(flow))) {
         if (user.enrolledAt && session.stage !== 'verified') return reply.redirect('/verify', 303);
-        if (user.enrolledAt && (!flow || flow.status !== 'approved')) return reply.redirect('/', 303);
+        if (user.enrolledAt && flow?.status !== 'approved') return reply.redirect('/', 303);
         flow = await startWizard(request, user, 'enroll');
       }
       return renderWizard(request, reply, flow, user, {});
