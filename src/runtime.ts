@@ -46,6 +46,7 @@ import { createPortalSessionStore, portalFoundation } from './portal/portal-foun
 import type { PortalSessionStore } from './portal/session-store.js';
 import { QuestionStore } from './questions/index.js';
 import { CodeSecrets } from './security/secrets.js';
+import { AuditLog } from './store/audit-log.js';
 import { RateLimiter } from './store/rate-limiter.js';
 import { SmsDirectory } from './store/sms-directory.js';
 import { UserStore } from './store/user-store.js';
@@ -85,6 +86,7 @@ export class Runtime {
   readonly devMailbox: DevMailbox | null;
   readonly questions: QuestionStore;
   readonly portalSessions: PortalSessionStore;
+  readonly audit: AuditLog;
   readonly clock: Clock;
   readonly relay: OutboxRelay;
   private readonly queueConnection: Redis;
@@ -126,6 +128,7 @@ export class Runtime {
       ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }, logger)
       : (this.devMailbox as DevMailbox);
     this.questions = new QuestionStore(this.redis, this.keys);
+    this.audit = new AuditLog(this.redis, this.keys, this.clock);
     this.portalSessions = createPortalSessionStore({ redis: this.redis, keys: this.keys, clock: this.clock });
     this.sms = new SmsDirectory(this.redis, this.keys);
     const secrets = new CodeSecrets(config.secretKey);
@@ -170,8 +173,7 @@ export class Runtime {
       secrets,
       sms: this.sms,
       users: this.users,
-      redis: this.redis,
-      keys: this.keys,
+      audit: this.audit,
       clock: this.clock,
       logger,
     });
@@ -254,6 +256,7 @@ export class Runtime {
               verifications: this.verifications,
               questions: this.questions,
               mailer: this.mailer,
+              audit: this.audit,
               limiter,
               clock: this.clock,
               logger: this.logger,

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { translate } from '../../flows/i18n/index.js';
 import { CarrierError } from '../carriers/cxml-messaging.js';
 import type { MessagingCarrier } from '../carriers/messaging-port.js';
@@ -6,13 +5,13 @@ import type { VoiceCarrier } from '../carriers/voice-port.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
-import type { Keys } from '../engine/keys.js';
 import type { EffectHandlers } from '../engine/workers.js';
 import { type Logger, maskPhone } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import { changeNotice } from '../mail/templates.js';
 import type { QuestionStore } from '../questions/index.js';
 import type { CodeSecrets } from '../security/secrets.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
 
@@ -29,8 +28,7 @@ export function createEffectHandlers(deps: {
   secrets: CodeSecrets;
   sms: SmsDirectory;
   users: UserStore;
-  redis: Redis;
-  keys: Keys;
+  audit: AuditLog;
   clock: Clock;
   logger: Logger;
 }): EffectHandlers {
@@ -137,8 +135,12 @@ export function createEffectHandlers(deps: {
       });
     },
     async audit(effect, { flowId }) {
-      const entry = JSON.stringify({ ...effect, flowId, at: deps.clock.now() });
-      await deps.redis.xadd(deps.keys.audit(), 'MAXLEN', '~', '100000', '*', 'entry', entry);
+      await deps.audit.append({
+        event: effect.event,
+        userId: effect.userId,
+        flowId,
+        ...(effect.data ? { data: effect.data } : {}),
+      });
       logger.warn({ audit: effect.event, user: effect.userId, flowId }, 'audit event');
     },
   };

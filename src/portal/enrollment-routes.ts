@@ -30,6 +30,7 @@ import {
   verifyAnswer,
 } from '../questions/index.js';
 import { hashSecret, verifySecret } from '../security/pin-hash.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
@@ -44,6 +45,7 @@ export interface EnrollmentRoutesDeps {
   verifications: VerificationService;
   questions: QuestionStore;
   mailer: Mailer;
+  audit: AuditLog;
   limiter: RateLimiter;
   clock: Clock;
   logger: Logger;
@@ -400,7 +402,8 @@ export function enrollmentRoutes(deps: EnrollmentRoutesDeps): FastifyPluginAsync
         pinMustChange: false,
         updatedAt: deps.clock.now(),
       }));
-      deps.logger.info({ user: user.username, audit: 'portal.change-pin' }, 'PIN changed in the portal');
+      await deps.audit.append({ event: 'portal.change-pin', userId: user.username });
+      deps.logger.info({ user: user.username }, 'PIN changed in the portal');
       await notify(user, 'pin');
       request.portalSession!.data = { ...request.portalSession!.data, notice: 'Your PIN was changed.' };
       await saveSession(request);

@@ -170,6 +170,10 @@ describe('portal in a browser', () => {
       return list.find((m) => m.to === user.mail && /PIN/.test(m.text)) ?? undefined;
     });
     expect(mail.text).not.toContain('5937');
+    const audited = (await t.runtime.audit.recent(50))
+      .filter((e) => e.userId === user.uid)
+      .map((e) => e.event);
+    expect(audited).toEqual(expect.arrayContaining(['portal.enroll', 'portal.change-pin']));
     expect(await textsTo(t, mobile)).toHaveLength(4);
 
     // Security questions as the second factor (enabled in this configuration): wrong answers, then right ones.
