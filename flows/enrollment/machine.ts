@@ -1,5 +1,6 @@
 import { assign, not, setup } from 'xstate';
-import type { AuditEffect, NotifyUserEffect, StoreQuestionsEffect, UpdateUserEffect } from '../effects.js';
+import { effectActions } from '../effect-actions.js';
+import type { NotifyUserEffect } from '../effects.js';
 
 export const ENROLLMENT_MACHINE_ID = 'enrollment';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -92,10 +93,7 @@ function changeOf(context: EnrollmentContext): NotifyUserEffect['change'] {
 export const enrollmentMachine = setup({
   types: {} as { context: EnrollmentContext; events: EnrollmentEvent; input: EnrollmentInput },
   actions: {
-    updateUser: (_, _params: Omit<UpdateUserEffect, 'type'>) => {},
-    storeQuestions: (_, _params: Omit<StoreQuestionsEffect, 'type'>) => {},
-    notifyUser: (_, _params: Omit<NotifyUserEffect, 'type'>) => {},
-    audit: (_, _params: Omit<AuditEffect, 'type'>) => {},
+    ...effectActions('updateUser', 'storeQuestions', 'notifyUser', 'audit'),
   },
   guards: {
     methodKnown: ({ context }) => context.method !== null && context.purpose !== 'change-method',

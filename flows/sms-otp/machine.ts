@@ -1,12 +1,6 @@
 import { and, assign, setup } from 'xstate';
-import type {
-  AuditEffect,
-  BlockUserEffect,
-  CancelTimerEffect,
-  RecordOutcomeEffect,
-  ScheduleTimerEffect,
-  SendSmsEffect,
-} from '../effects.js';
+import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
+import type { SendSmsEffect } from '../effects.js';
 import type { Language, MessageKey } from '../i18n/index.js';
 
 export const SMS_OTP_MACHINE_ID = 'sms-otp';
@@ -112,12 +106,7 @@ function codeMessage(context: SmsOtpContext): MessageKey {
 export const smsOtpMachine = setup({
   types: {} as { context: SmsOtpContext; events: SmsOtpEvent; input: SmsOtpInput },
   actions: {
-    sendSms: (_, _params: Omit<SendSmsEffect, 'type'>) => {},
-    scheduleTimer: (_, _params: Omit<ScheduleTimerEffect, 'type'>) => {},
-    cancelTimer: (_, _params: Omit<CancelTimerEffect, 'type'>) => {},
-    blockUser: (_, _params: Omit<BlockUserEffect, 'type'>) => {},
-    recordOutcome: (_, _params: Omit<RecordOutcomeEffect, 'type'>) => {},
-    audit: (_, _params: Omit<AuditEffect, 'type'>) => {},
+    ...effectActions('sendSms', ...VERIFICATION_EFFECTS),
     // A wrong answer counts across resends: nothing in the machine ever lowers it.
     countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
   },
@@ -232,22 +221,7 @@ export const smsOtpMachine = setup({
         stopExpiry,
         assign({ reason: 'reported-by-user' }),
         textTo('sms.fraud'),
-        {
-          type: 'blockUser',
-          params: ({ context }) => ({
-            userId: context.userId,
-            days: context.fraudBlockDays,
-            reason: 'fraud-report',
-          }),
-        },
-        {
-          type: 'audit',
-          params: ({ context }) => ({
-            event: 'fraud.reported',
-            userId: context.userId,
-            data: { flowId: context.flowId, channel: 'sms' },
-          }),
-        },
+        ...fraudReported('sms'),
       ],
     },
     canceled: { type: 'final', entry: assign({ reason: 'canceled' }) },

@@ -1,14 +1,5 @@
 import { and, assign, not, setup } from 'xstate';
-import type {
-  AuditEffect,
-  BlockUserEffect,
-  CancelTimerEffect,
-  HangupCallEffect,
-  PlaceCallEffect,
-  RecordOutcomeEffect,
-  ScheduleTimerEffect,
-  SetPinEffect,
-} from '../effects.js';
+import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { Language } from '../i18n/index.js';
 import type { PinProblem } from './pin-rules.js';
 
@@ -153,17 +144,10 @@ const keyed =
   ({ event }: { event: VoiceCallEvent }) =>
     event.type === 'DIGITS' && event.facts.result === result;
 
-export const voiceCallMachine = setup({
+const voiceCallSetup = setup({
   types: {} as { context: VoiceCallContext; events: VoiceCallEvent; input: VoiceCallInput },
   actions: {
-    placeCall: (_, _params: Omit<PlaceCallEffect, 'type'>) => {},
-    hangupCall: (_, _params: Omit<HangupCallEffect, 'type'>) => {},
-    setPin: (_, _params: Omit<SetPinEffect, 'type'>) => {},
-    scheduleTimer: (_, _params: Omit<ScheduleTimerEffect, 'type'>) => {},
-    cancelTimer: (_, _params: Omit<CancelTimerEffect, 'type'>) => {},
-    blockUser: (_, _params: Omit<BlockUserEffect, 'type'>) => {},
-    recordOutcome: (_, _params: Omit<RecordOutcomeEffect, 'type'>) => {},
-    audit: (_, _params: Omit<AuditEffect, 'type'>) => {},
+    ...effectActions('placeCall', 'hangupCall', 'setPin', ...VERIFICATION_EFFECTS),
     countPrompt: assign({ prompts: ({ context }) => context.prompts + 1 }),
     answer: assign(({ context, event }) =>
       event.type === 'ANSWERED'
@@ -201,7 +185,36 @@ export const voiceCallMachine = setup({
     lastPinChange: ({ context }) => context.pinChanges + 1 >= context.maxPinChanges,
     mustChangePin: ({ context }) => context.mode === 'pin' && context.pinMustChange,
   },
-}).createMachine({
+});
+
+/**
+ * A ringing leg, primary or backup: answered by a person or by voicemail, ended before an answer (a foreign
+ * call's end is ignored), not answered in time, or canceled.
+ */
+const ringing = voiceCallSetup.createStateConfig({
+  on: {
+    ANSWERED: [
+      { guard: not('currentCall') },
+      {
+        guard: 'machineAnswered',
+        target: 'failed',
+        actions: [assign({ callSid: ({ event }) => event.callSid, reason: 'voicemail' }), stopRing, hangup],
+      },
+      { target: 'answered', actions: [stopRing, 'answer', scheduleCallTimer] },
+    ],
+    CALL_ENDED: [
+      { guard: not('currentCall') },
+      {
+        target: 'failed',
+        actions: [stopRing, assign({ reason: ({ event }) => endReason(event.status) })],
+      },
+    ],
+    TIMEOUT: { guard: 'ringTimer', target: 'failed', actions: [assign({ reason: 'no-answer' }), hangup] },
+    CANCEL: { target: 'canceled', actions: [stopRing, hangup] },
+  },
+});
+
+export const voiceCallMachine = voiceCallSetup.createMachine({
   id: VOICE_CALL_MACHINE_ID,
   context: ({ input }) => {
     const { at: _at, timerToken, ...rest } = input;
@@ -228,23 +241,11 @@ export const voiceCallMachine = setup({
     calling: {
       entry: [placeCall('primary'), scheduleRing],
       on: {
-        ANSWERED: [
-          { guard: not('currentCall') },
-          {
-            guard: 'machineAnswered',
-            target: 'failed',
-            actions: [
-              assign({ callSid: ({ event }) => event.callSid, reason: 'voicemail' }),
-              stopRing,
-              hangup,
-            ],
-          },
-          { target: 'answered', actions: [stopRing, 'answer', scheduleCallTimer] },
-        ],
+        ...ringing.on,
+        // The primary leg may move on to the backup phone when it ends; the backup leg never does.
         CALL_ENDED: [
-          { guard: not('currentCall') },
           {
-            guard: 'backupAllowed',
+            guard: and(['currentCall', 'backupAllowed']),
             target: 'callingBackup',
             actions: [
               stopRing,
@@ -257,42 +258,11 @@ export const voiceCallMachine = setup({
               })),
             ],
           },
-          {
-            target: 'failed',
-            actions: [stopRing, assign({ reason: ({ event }) => endReason(event.status) })],
-          },
+          ...ringing.on.CALL_ENDED,
         ],
-        TIMEOUT: { guard: 'ringTimer', target: 'failed', actions: [assign({ reason: 'no-answer' }), hangup] },
-        CANCEL: { target: 'canceled', actions: [stopRing, hangup] },
       },
     },
-    callingBackup: {
-      entry: [placeCall('backup'), scheduleRing],
-      on: {
-        ANSWERED: [
-          { guard: not('currentCall') },
-          {
-            guard: 'machineAnswered',
-            target: 'failed',
-            actions: [
-              assign({ callSid: ({ event }) => event.callSid, reason: 'voicemail' }),
-              stopRing,
-              hangup,
-            ],
-          },
-          { target: 'answered', actions: [stopRing, 'answer', scheduleCallTimer] },
-        ],
-        CALL_ENDED: [
-          { guard: not('currentCall') },
-          {
-            target: 'failed',
-            actions: [stopRing, assign({ reason: ({ event }) => endReason(event.status) })],
-          },
-        ],
-        TIMEOUT: { guard: 'ringTimer', target: 'failed', actions: [assign({ reason: 'no-answer' }), hangup] },
-        CANCEL: { target: 'canceled', actions: [stopRing, hangup] },
-      },
-    },
+    callingBackup: { entry: [placeCall('backup'), scheduleRing], on: ringing.on },
     answered: {
       initial: 'ask',
       on: {
@@ -429,22 +399,7 @@ export const voiceCallMachine = setup({
       entry: [
         stopCallTimer,
         assign({ problem: null, reason: 'reported-by-user' }),
-        {
-          type: 'blockUser',
-          params: ({ context }) => ({
-            userId: context.userId,
-            days: context.fraudBlockDays,
-            reason: 'fraud-report',
-          }),
-        },
-        {
-          type: 'audit',
-          params: ({ context }) => ({
-            event: 'fraud.reported',
-            userId: context.userId,
-            data: { flowId: context.flowId, channel: 'voice' },
-          }),
-        },
+        ...fraudReported('voice'),
       ],
     },
     failed: { type: 'final', entry: outcome('failure') },

@@ -1,28 +1,15 @@
-import { CarrierError } from './cxml-messaging.js';
+import { CarrierError, type CxmlRestOptions, cxmlRestClient, refusal } from './cxml-rest.js';
 import type { OutboundCall, VoiceCarrier } from './voice-port.js';
 
-export interface CxmlVoiceOptions {
-  /** e.g. https://example.signalwire.com, or the simulator's /dev/carrier/space. */
-  spaceUrl: string;
-  projectId: string;
-  apiToken: string;
+export interface CxmlVoiceOptions extends CxmlRestOptions {
   /** The engine's public URL, no trailing slash: the call's webhooks are `${publicUrl}/webhooks/voice...`. */
   publicUrl: string;
   name?: 'signalwire-cxml' | 'simulator';
-  timeoutMs?: number;
-  fetch?: typeof fetch;
 }
 
 const STATUS_EVENTS = ['initiated', 'ringing', 'answered', 'completed'] as const;
 /** Twilio/SignalWire answer this when a call can no longer be updated (it is over). */
 const CALL_NOT_UPDATABLE = 21220;
-
-interface CallPayload {
-  sid?: string;
-  status?: string;
-  code?: number;
-  message?: string;
-}
 
 /**
  * Outbound calls through the Compatibility REST API (`Calls.json`, HTTP Basic auth). The carrier then asks
@@ -30,31 +17,18 @@ interface CallPayload {
  * signed; `hangup` ends a call through `Calls/<sid>.json`.
  */
 export function createCxmlVoice(options: CxmlVoiceOptions): VoiceCarrier {
-  const doFetch = options.fetch ?? fetch;
-  const base = `${options.spaceUrl}/api/laml/2010-04-01/Accounts/${encodeURIComponent(options.projectId)}/Calls`;
-  const auth = `Basic ${Buffer.from(`${options.projectId}:${options.apiToken}`).toString('base64')}`;
+  const rest = cxmlRestClient(options);
 
-  async function post(url: string, form: URLSearchParams, what: string) {
-    let response: Response;
+  /** A POST under `Calls`; a call that gets no answer is a CarrierError with status 0. */
+  async function post(path: string, form: URLSearchParams, what: string) {
     try {
-      response = await doFetch(url, {
-        method: 'POST',
-        headers: {
-          authorization: auth,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body: form,
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-      });
+      return await rest.post(`/Calls${path}`, form);
     } catch (error) {
       throw new CarrierError(
         `carrier unreachable (${what}): ${error instanceof Error ? error.message : String(error)}`,
         0,
       );
     }
-    const payload = (await response.json().catch(() => ({}))) as CallPayload;
-    return { response, payload };
   }
 
   return {
@@ -74,26 +48,18 @@ export function createCxmlVoice(options: CxmlVoiceOptions): VoiceCarrier {
       form.set('Timeout', String(call.ringTimeoutSec));
       if (call.sendDigits) form.set('SendDigits', call.sendDigits);
       if (call.machineDetection) form.set('MachineDetection', 'Enable');
-      const { response, payload } = await post(`${base}.json`, form, 'place call');
-      if (!response.ok || !payload.sid) {
-        throw new CarrierError(
-          `carrier refused the call: HTTP ${response.status} ${payload.message ?? ''}`.trim(),
-          response.status,
-          payload.code,
-        );
-      }
-      return { sid: payload.sid };
+      const answer = await post('.json', form, 'place call');
+      const { sid } = answer.payload;
+      if (!answer.response.ok || !sid) throw refusal('call', answer);
+      return { sid };
     },
 
     async hangup(sid: string): Promise<void> {
       const form = new URLSearchParams({ Status: 'completed' });
-      const { response, payload } = await post(`${base}/${encodeURIComponent(sid)}.json`, form, 'hang up');
+      const answer = await post(`/${encodeURIComponent(sid)}.json`, form, 'hang up');
+      const { response, payload } = answer;
       if (response.ok || response.status === 404 || payload.code === CALL_NOT_UPDATABLE) return;
-      throw new CarrierError(
-        `carrier refused the hangup: HTTP ${response.status} ${payload.message ?? ''}`.trim(),
-        response.status,
-        payload.code,
-      );
+      throw refusal('hangup', answer);
     },
   };
 }

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../log.js';
 import { createCxmlMessaging } from './cxml-messaging.js';
+import type { CxmlRestOptions } from './cxml-rest.js';
 import { createCxmlVoice } from './cxml-voice.js';
 import type { MessagingCarrier } from './messaging-port.js';
 import { createRelayMessaging } from './relay-messaging.js';
@@ -15,23 +16,29 @@ export function simulatorApiToken(signingKey: string): string {
   return createHmac('sha256', signingKey).update('simulator-api-token').digest('base64url');
 }
 
+/** The simulator's fake space on this server, with the credentials derived from the signing key. */
+function simulatorSpace(config: Config): CxmlRestOptions {
+  return {
+    spaceUrl: `${config.publicUrl}/dev/carrier/space`,
+    projectId: SIMULATOR_PROJECT_ID,
+    apiToken: simulatorApiToken(config.signingKey),
+  };
+}
+
+/** The configured SignalWire space's Compatibility REST API. */
+function signalwireSpace(config: Config): CxmlRestOptions {
+  const sw = config.signalwire;
+  return { spaceUrl: sw.spaceUrl ?? '', projectId: sw.projectId ?? '', apiToken: sw.apiToken ?? '' };
+}
+
 export function selectCarrier(config: Config, logger: Logger): MessagingCarrier {
   const sw = config.signalwire;
   switch (config.carrier) {
     case 'simulator':
       // The simulator is a fake space on this server: outbound texts take the real cXML REST path.
-      return createCxmlMessaging({
-        name: 'simulator',
-        spaceUrl: `${config.publicUrl}/dev/carrier/space`,
-        projectId: SIMULATOR_PROJECT_ID,
-        apiToken: simulatorApiToken(config.signingKey),
-      });
+      return createCxmlMessaging({ name: 'simulator', ...simulatorSpace(config) });
     case 'signalwire-cxml':
-      return createCxmlMessaging({
-        spaceUrl: sw.spaceUrl ?? '',
-        projectId: sw.projectId ?? '',
-        apiToken: sw.apiToken ?? '',
-      });
+      return createCxmlMessaging(signalwireSpace(config));
     case 'signalwire-relay':
       return createRelayMessaging(
         {
@@ -60,20 +67,9 @@ export function selectVoiceCarrier(
   const sw = config.signalwire;
   switch (config.carrier) {
     case 'simulator':
-      return createCxmlVoice({
-        name: 'simulator',
-        spaceUrl: `${config.publicUrl}/dev/carrier/space`,
-        projectId: SIMULATOR_PROJECT_ID,
-        apiToken: simulatorApiToken(config.signingKey),
-        publicUrl: config.publicUrl,
-      });
+      return createCxmlVoice({ name: 'simulator', ...simulatorSpace(config), publicUrl: config.publicUrl });
     case 'signalwire-cxml':
-      return createCxmlVoice({
-        spaceUrl: sw.spaceUrl ?? '',
-        projectId: sw.projectId ?? '',
-        apiToken: sw.apiToken ?? '',
-        publicUrl: config.publicUrl,
-      });
+      return createCxmlVoice({ ...signalwireSpace(config), publicUrl: config.publicUrl });
     case 'signalwire-relay':
       return createRelayVoice(
         { project: sw.projectId ?? '', token: sw.apiToken ?? '', connectTimeoutMs: sw.connectTimeoutMs },

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { type DefaultJobOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Effect } from '../../flows/effects.js';
 
@@ -26,6 +26,13 @@ export const timerJobId = (flowId: string, timer: string, token: string) =>
 /** Completed jobs are kept an hour: far longer than a sweep takes to re-enqueue a stranded outbox. */
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
+/** Both queues retry a job five times, backing off exponentially from a second. */
+const defaultJobOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: KEEP_COMPLETED,
+  removeOnFail: KEEP_FAILED,
+} satisfies DefaultJobOptions;
 
 export interface EngineQueues {
   effects: Queue<EffectJobData>;
@@ -34,26 +41,8 @@ export interface EngineQueues {
 }
 
 export function createQueues(connection: Redis, prefix: string): EngineQueues {
-  const effects = new Queue<EffectJobData>(EFFECTS_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: KEEP_COMPLETED,
-      removeOnFail: KEEP_FAILED,
-    },
-  });
-  const timers = new Queue<TimerJobData>(TIMERS_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: KEEP_COMPLETED,
-      removeOnFail: KEEP_FAILED,
-    },
-  });
+  const effects = new Queue<EffectJobData>(EFFECTS_QUEUE, { connection, prefix, defaultJobOptions });
+  const timers = new Queue<TimerJobData>(TIMERS_QUEUE, { connection, prefix, defaultJobOptions });
   return {
     effects,
     timers,

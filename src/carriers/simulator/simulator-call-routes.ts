@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Clock } from '../../clock.js';
 import { type Logger, maskPhone } from '../../log.js';
@@ -25,6 +24,22 @@ import {
   type StatusEvent,
   type WebhookMethod,
 } from './simulator-calls.js';
+import {
+  API_VERSION,
+  asRecord,
+  DELIVER_TIMEOUT_MS,
+  E164,
+  errorMessage,
+  invalid,
+  isHttpUrl,
+  parseNumber,
+  restGuard,
+  rfc2822,
+  safePath,
+  settleDeliveries,
+  stringField,
+  twilioError,
+} from './simulator-http.js';
 
 /** One webhook request of a simulated call. For GET the parameters are already in `url` and `params` is empty. */
 export interface CallWebhookRequest {
@@ -95,14 +110,11 @@ export const SIMULATOR_CALL_PATH =
   '/dev/carrier/space/api/laml/2010-04-01/Accounts/:accountSid/Calls/:sid.json';
 export const DEV_CARRIER_CALLS_PATH = '/dev/carrier/calls';
 
-const API_VERSION = '2010-04-01';
-const DELIVER_TIMEOUT_MS = 5000;
 const MAX_CXML_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 20;
 const MAX_KEYS_PER_REQUEST = 64;
 const KEYS = /^[0-9*#]+$/;
 const SEND_DIGITS = /^[0-9*#wW]{1,32}$/;
-const E164 = /^\+[0-9]{8,15}$/;
 
 /**
  * The simulated network's calls: creates them, rings them, and plays the engine's cXML when the handset answers,
@@ -270,13 +282,7 @@ export class SimulatorCallCenter {
   /** Stops background work (status callbacks after a create, engine hangups) and waits for what is in flight. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.background.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, DELIVER_TIMEOUT_MS + 1000);
-    });
-    await Promise.race([Promise.allSettled([...this.background]), limit]);
-    clearTimeout(timer);
+    await settleDeliveries(this.background);
   }
 
   // --- internals ----------------------------------------------------------------------------------------------------
@@ -531,29 +537,8 @@ function notInProgress(call: SimulatedCall): CallControlError {
 export function simulatorCallRoutes(opts: SimulatorCallRoutesOptions): FastifyPluginAsync {
   const { projectId, apiToken } = opts;
   const center = opts.center ?? new SimulatorCallCenter(opts);
-  const expectedAuth = digest(`${projectId}:${apiToken}`);
+  const refuse = restGuard(projectId, apiToken);
   const now = () => new Date(opts.clock.now());
-
-  const authorized = (header: string | undefined): boolean => {
-    const match = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header ?? '');
-    if (!match?.[1]) return false;
-    return timingSafeEqual(digest(Buffer.from(match[1], 'base64').toString('utf8')), expectedAuth);
-  };
-
-  /** Auth and account checks shared by the REST routes; a reply when refused. */
-  const refuse = (
-    request: { headers: { authorization?: string }; params: { accountSid: string } },
-    reply: FastifyReply,
-  ) => {
-    if (!authorized(request.headers.authorization)) {
-      reply.header('www-authenticate', 'Basic realm="simulator"');
-      return twilioError(reply, 401, 20003, 'Authenticate');
-    }
-    if (request.params.accountSid !== projectId) {
-      return twilioError(reply, 403, 20403, 'The account in the URL does not match the credentials');
-    }
-    return undefined;
-  };
 
   const resource = (call: SimulatedCall) => callResource(call, projectId, now());
 
@@ -742,72 +727,6 @@ function statusEvents(value: unknown): StatusEvent[] {
 
 function methodField(value: unknown): WebhookMethod {
   return typeof value === 'string' && value.toUpperCase() === 'GET' ? 'GET' : 'POST';
-}
-
-function twilioError(reply: FastifyReply, status: number, code: number, message: string) {
-  return reply.code(status).send({
-    code,
-    message,
-    more_info: `https://www.twilio.com/docs/errors/${code}`,
-    status,
-  });
-}
-
-function invalid(reply: FastifyReply, message: string) {
-  return reply.code(400).send({ error: { code: 'invalid_request', message } });
-}
-
-/** An E.164 number from a query value; a leading space is the `+` a hand-typed query string turns into one. */
-function parseNumber(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  let number = value.trim();
-  if (/^\s/.test(value) && /^[0-9]/.test(number)) number = `+${number}`;
-  return E164.test(number) ? number : undefined;
-}
-
-function asRecord(body: unknown): Record<string, unknown> {
-  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-}
-
-/** A form field as a non-empty string; a repeated or empty field counts as missing. */
-function stringField(form: Record<string, unknown>, name: string): string | undefined {
-  const value = form[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
-/** `Thu, 01 Jan 2026 00:00:00 +0000`, the REST API's date format. */
-function rfc2822(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
-
-/** The path of a webhook URL, for logs (no query string, no credentials). */
-function safePath(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return '(invalid url)';
-  }
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
-  }
-  return String(error);
 }
 
 function defaultDeliver(logger: Logger): CallWebhookDeliver {

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../engine/keys.js';
+import { listNewest } from './simulator-store.js';
 
 // --- cXML verbs -----------------------------------------------------------------------------------------------
 
@@ -586,20 +587,7 @@ export class SimulatorCallStore {
 
   /** Calls to the number, newest first. */
   async listFor(e164: string, limit = 20): Promise<SimulatedCall[]> {
-    const count = Math.max(0, Math.floor(limit));
-    if (count === 0) return [];
-    const members = await this.redis.zrevrange(this.numberKey(e164), 0, count - 1);
-    if (members.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const member of members) pipeline.hgetall(this.callKey(member.slice(member.indexOf(':') + 1)));
-    const results = (await pipeline.exec()) ?? [];
-    const calls: SimulatedCall[] = [];
-    for (const [error, value] of results) {
-      if (error) throw error;
-      const call = decodeCall(value as Record<string, string>);
-      if (call) calls.push(call);
-    }
-    return calls;
+    return listNewest(this.redis, this.numberKey(e164), limit, (sid) => this.callKey(sid), decodeCall);
   }
 }
 

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import {
@@ -14,6 +13,22 @@ import type { Clock } from '../../clock.js';
 import { type Logger, maskPhone } from '../../log.js';
 import { computeSignature } from '../../security/webhook-signature.js';
 import { CallControlError, type SimulatorCallCenter } from './simulator-call-routes.js';
+import {
+  API_VERSION,
+  asRecord,
+  DELIVER_TIMEOUT_MS,
+  E164,
+  errorMessage,
+  invalid,
+  isHttpUrl,
+  parseNumber,
+  restGuard,
+  rfc2822,
+  safePath,
+  settleDeliveries,
+  stringField,
+  twilioError,
+} from './simulator-http.js';
 import type { SimulatedMessage, SimulatorStore } from './simulator-store.js';
 
 /** Posts a signed form to a URL; resolves to the HTTP status, 0 when nothing answered. */
@@ -45,10 +60,7 @@ export const SIMULATOR_MESSAGES_PATH =
   '/dev/carrier/space/api/laml/2010-04-01/Accounts/:accountSid/Messages.json';
 export const DEV_CARRIER_MESSAGES_PATH = '/dev/carrier/messages';
 
-const API_VERSION = '2010-04-01';
 const MAX_BODY = 1600;
-const DELIVER_TIMEOUT_MS = 5000;
-const E164 = /^\+[0-9]{8,15}$/;
 
 /** Destinations whose texts fail (ErrorCode 30003, unreachable handset): for tests. Shared by the process. */
 export const undeliverable = new Set<string>();
@@ -69,13 +81,7 @@ export function clearUndeliverable(e164?: string): void {
 export function simulatorRoutes(opts: SimulatorRoutesOptions): FastifyPluginAsync {
   const { store, signingKey, publicUrl, projectId, apiToken, serviceNumber, clock, logger } = opts;
   const deliver = opts.deliver ?? defaultDeliver(logger);
-  const expectedAuth = digest(`${projectId}:${apiToken}`);
-
-  const authorized = (header: string | undefined): boolean => {
-    const match = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header ?? '');
-    if (!match?.[1]) return false;
-    return timingSafeEqual(digest(Buffer.from(match[1], 'base64').toString('utf8')), expectedAuth);
-  };
+  const refuse = restGuard(projectId, apiToken);
 
   const now = () => new Date(clock.now());
   // Status callbacks run after the 201. On close they stop, and close waits for the one in flight: a request
@@ -171,24 +177,13 @@ export function simulatorRoutes(opts: SimulatorRoutesOptions): FastifyPluginAsyn
 
     app.addHook('preClose', async () => {
       closing = true;
-      if (background.size === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, DELIVER_TIMEOUT_MS + 1000);
-      });
-      await Promise.race([Promise.allSettled([...background]), limit]);
-      clearTimeout(timer);
+      await settleDeliveries(background);
     });
 
     // --- the Compatibility REST API ---------------------------------------------------------------------------
     app.post<{ Params: { accountSid: string } }>(SIMULATOR_MESSAGES_PATH, async (request, reply) => {
-      if (!authorized(request.headers.authorization)) {
-        reply.header('www-authenticate', 'Basic realm="simulator"');
-        return twilioError(reply, 401, 20003, 'Authenticate');
-      }
-      if (request.params.accountSid !== projectId) {
-        return twilioError(reply, 403, 20403, 'The account in the URL does not match the credentials');
-      }
+      const refused = refuse(request, reply);
+      if (refused) return refused;
       const form = asRecord(request.body);
       const from = stringField(form, 'From');
       const to = stringField(form, 'To');
@@ -388,76 +383,6 @@ function page(reply: FastifyReply, status: number, data: DevPhonePageData) {
       "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     )
     .send(renderDevPhonePage(data));
-}
-
-function twilioError(reply: FastifyReply, status: number, code: number, message: string) {
-  return reply.code(status).send({
-    code,
-    message,
-    more_info: `https://www.twilio.com/docs/errors/${code}`,
-    status,
-  });
-}
-
-function invalid(reply: FastifyReply, message: string) {
-  return reply.code(400).send({ error: { code: 'invalid_request', message } });
-}
-
-/**
- * An E.164 number from a query or body value. A leading space is read as the `+` a hand-typed query string
- * turns into one; `loose` (the dev phone's form) also drops spaces, dashes, dots and parentheses.
- */
-function parseNumber(value: unknown, options: { loose?: boolean } = {}): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  let number = value.trim();
-  if (options.loose) number = number.replace(/[\s().-]/g, '');
-  if (/^\s/.test(value) && /^[0-9]/.test(number)) number = `+${number}`;
-  return E164.test(number) ? number : undefined;
-}
-
-function asRecord(body: unknown): Record<string, unknown> {
-  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-}
-
-/** A form field as a non-empty string; a repeated or empty field counts as missing. */
-function stringField(form: Record<string, unknown>, name: string): string | undefined {
-  const value = form[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
-/** `Thu, 01 Jan 2026 00:00:00 +0000`, the REST API's date format. */
-function rfc2822(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
-
-/** The path of a webhook URL, for logs (no query string, no credentials). */
-function safePath(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return '(invalid url)';
-  }
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
-  }
-  return String(error);
 }
 
 function defaultDeliver(logger: Logger): WebhookDeliver {

@@ -100,21 +100,35 @@ export class SimulatorStore {
 
   /** Messages to or from the number, newest first. */
   async listFor(e164: string, limit = 50): Promise<SimulatedMessage[]> {
-    const count = Math.max(0, Math.floor(limit));
-    if (count === 0) return [];
-    const members = await this.redis.zrevrange(this.numberKey(e164), 0, count - 1);
-    if (members.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const member of members) pipeline.hgetall(this.messageKey(member.slice(member.indexOf(':') + 1)));
-    const results = (await pipeline.exec()) ?? [];
-    const messages: SimulatedMessage[] = [];
-    for (const [error, value] of results) {
-      if (error) throw error;
-      const message = toMessage(value as Record<string, string>);
-      if (message) messages.push(message);
-    }
-    return messages;
+    return listNewest(this.redis, this.numberKey(e164), limit, (sid) => this.messageKey(sid), toMessage);
   }
+}
+
+/**
+ * The newest `limit` records of a number's index (a sorted set of `<score>:<sid>` members), newest first: each
+ * read from its hash (`hashKey(sid)`) and decoded; records that expired meanwhile are left out.
+ */
+export async function listNewest<T>(
+  redis: Redis,
+  indexKey: string,
+  limit: number,
+  hashKey: (sid: string) => string,
+  decode: (hash: Record<string, string>) => T | undefined,
+): Promise<T[]> {
+  const count = Math.max(0, Math.floor(limit));
+  if (count === 0) return [];
+  const members = await redis.zrevrange(indexKey, 0, count - 1);
+  if (members.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const member of members) pipeline.hgetall(hashKey(member.slice(member.indexOf(':') + 1)));
+  const results = (await pipeline.exec()) ?? [];
+  const records: T[] = [];
+  for (const [error, value] of results) {
+    if (error) throw error;
+    const record = decode(value as Record<string, string>);
+    if (record) records.push(record);
+  }
+  return records;
 }
 
 function toMessage(hash: Record<string, string> | null | undefined): SimulatedMessage | undefined {
