@@ -40,9 +40,12 @@ import {
   devMailRoutes,
   type Mailer,
 } from './mail/index.js';
+import { accountRoutes } from './portal/account-routes.js';
 import { enrollmentRoutes } from './portal/enrollment-routes.js';
 import { afterPortalLogin } from './portal/portal-accounts.js';
 import { createPortalSessionStore, portalFoundation } from './portal/portal-foundation.js';
+import type { PortalPagesDeps } from './portal/portal-pages.js';
+import { secondFactorRoutes } from './portal/second-factor-routes.js';
 import type { PortalSessionStore } from './portal/session-store.js';
 import { QuestionStore } from './questions/index.js';
 import { CodeSecrets } from './security/secrets.js';
@@ -226,6 +229,18 @@ export class Runtime {
     const directory = this.options.directory;
     if (directory) {
       const limiter = new RateLimiter(this.redis, this.keys);
+      const pages: PortalPagesDeps = {
+        config,
+        engine: this.engine,
+        users: this.users,
+        verifications: this.verifications,
+        questions: this.questions,
+        mailer: this.mailer,
+        audit: this.audit,
+        limiter,
+        clock: this.clock,
+        logger: this.logger,
+      };
       publicPlugins.push(
         portalFoundation({
           directory,
@@ -248,20 +263,7 @@ export class Runtime {
             clock: this.clock,
             logger: this.logger,
           }),
-          pages: [
-            enrollmentRoutes({
-              config,
-              engine: this.engine,
-              users: this.users,
-              verifications: this.verifications,
-              questions: this.questions,
-              mailer: this.mailer,
-              audit: this.audit,
-              limiter,
-              clock: this.clock,
-              logger: this.logger,
-            }),
-          ],
+          pages: [secondFactorRoutes(pages), accountRoutes(pages), enrollmentRoutes(pages)],
         }),
       );
     }

@@ -1,0 +1,136 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { pinProblem } from '../../flows/voice-call/pin-rules.js';
+import { renderHome, renderPinChange } from '../../web/portal/enrollment-pages.js';
+import { maskPhone } from '../log.js';
+import { changeNotice } from '../mail/templates.js';
+import { hashSecret, verifySecret } from '../security/pin-hash.js';
+import type { User } from '../users/user.js';
+import { sendHtml } from './login.js';
+import {
+  currentUser,
+  formOf,
+  PIN_PROBLEMS,
+  type PortalPagesDeps,
+  pageBase,
+  phonesOf,
+  verified,
+  WizardFlows,
+} from './portal-pages.js';
+import { saveSession } from './portal-security.js';
+
+/** The home page and self-management: phone, method and questions changes go through the wizard; PIN here. */
+export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
+  const { users, config } = deps;
+  const wizards = new WizardFlows(deps);
+  return async (app) => {
+    // ----- home and self-management -----
+    app.get('/', { preHandler: verified }, async (request, reply) => {
+      const user = await currentUser(users, request);
+      const notice = request.portalSession?.data.notice;
+      if (notice) {
+        const { notice: _n, ...data } = request.portalSession!.data;
+        request.portalSession!.data = data;
+        await saveSession(request);
+      }
+      const phones = [
+        ['Primary phone', user.phones.primary],
+        ['Extension', user.phones.extension],
+        ['Backup phone', user.phones.backup],
+        ['Mobile phone', user.phones.mobile],
+      ].filter((p): p is [string, string] => !!p[1]);
+      return sendHtml(
+        reply,
+        200,
+        renderHome(pageBase(request, config.serviceName), {
+          displayName: user.displayName,
+          method: user.method === 'voice' ? 'Voice Call' : user.method === 'sms' ? 'SMS Text' : user.method,
+          phones: phones.map(([label, value]) => ({
+            label,
+            value: label === 'Extension' ? value : maskPhone(value),
+          })),
+          hasQuestions: (await deps.questions.load(user.username)) !== null,
+          ...(notice ? { notice } : {}),
+          allow: {
+            phone: true,
+            pin: true,
+            method: config.portal.methods.length > 1,
+            questions: config.portal.securityQuestions,
+          },
+        }),
+      );
+    });
+
+    for (const [path, purpose] of [
+      ['/manage/phone', 'change-phone'],
+      ['/manage/method', 'change-method'],
+      ['/manage/questions', 'change-questions'],
+    ] as const) {
+      app.post(path, { preHandler: verified }, async (request, reply) => {
+        await wizards.start(request, await currentUser(users, request), purpose);
+        return reply.redirect('/setup', 303);
+      });
+    }
+
+    app.get('/manage/pin', { preHandler: verified }, async (request, reply) => {
+      const user = await currentUser(users, request);
+      return sendHtml(
+        reply,
+        200,
+        renderPinChange(pageBase(request, config.serviceName), { errors: {}, askCurrent: !!user.pinHash }),
+      );
+    });
+
+    // A PIN change needs the current PIN (or, for a user without one, the fresh verification of this session).
+    app.post('/manage/pin', { preHandler: verified }, async (request, reply) => {
+      const user = await currentUser(users, request);
+      const form = formOf(request);
+      const errors: Record<string, string> = {};
+      if (user.pinHash && !(await verifySecret(form.currentPin ?? '', user.pinHash))) {
+        errors.currentPin = 'That is not your current PIN.';
+      }
+      const pin = form.pin ?? '';
+      const problem = pinProblem(
+        pin,
+        { minLength: config.pin.minLength, maxLength: config.pin.maxLength },
+        phonesOf(user),
+      );
+      if (problem) errors.pin = PIN_PROBLEMS[problem];
+      else if (user.pinHash && (await verifySecret(pin, user.pinHash)))
+        errors.pin = 'The new PIN must differ from the old one.';
+      if (pin !== (form.pinConfirm ?? '')) errors.pinConfirm = 'The two PINs do not match.';
+      if (Object.keys(errors).length > 0) {
+        return sendHtml(
+          reply,
+          400,
+          renderPinChange(pageBase(request, config.serviceName), { errors, askCurrent: !!user.pinHash }),
+        );
+      }
+      const pinHash = await hashSecret(pin);
+      await users.update(user.username, (u) => ({
+        ...u,
+        pinHash,
+        pinMustChange: false,
+        updatedAt: deps.clock.now(),
+      }));
+      await deps.audit.append({ event: 'portal.change-pin', userId: user.username });
+      deps.logger.info({ user: user.username }, 'PIN changed in the portal');
+      await notify(user, 'pin');
+      request.portalSession!.data = { ...request.portalSession!.data, notice: 'Your PIN was changed.' };
+      await saveSession(request);
+      return reply.redirect('/', 303);
+    });
+  };
+
+  async function notify(user: User, change: 'pin') {
+    if (!user.email) return;
+    const mail = changeNotice(user.language, {
+      displayName: user.displayName,
+      change,
+      at: new Date(deps.clock.now()),
+      serviceName: config.serviceName,
+    });
+    await deps.mailer.send({ to: user.email, ...mail }).catch((err: Error) => {
+      deps.logger.warn({ err, user: user.username }, 'change notice not sent');
+    });
+  }
+}

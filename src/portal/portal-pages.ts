@@ -1,0 +1,122 @@
+import type { FastifyRequest } from 'fastify';
+import type { EnrollmentContext, EnrollmentInput } from '../../flows/enrollment/machine.js';
+import { enrollmentFlow } from '../../flows/registry.js';
+import type { PageBase } from '../../web/portal/enrollment-pages.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load-config.js';
+import type { FlowEngine } from '../engine/engine.js';
+import type { FlowRecord } from '../engine/flow-store.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { QuestionStore } from '../questions/index.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { RateLimiter } from '../store/rate-limiter.js';
+import type { UserStore } from '../store/user-store.js';
+import type { User } from '../users/user.js';
+import type { VerificationService } from '../verification/verification-service.js';
+import { requireStage, saveSession } from './portal-security.js';
+
+/** What the portal's pages after the password need. */
+export interface PortalPagesDeps {
+  config: Pick<Config, 'portal' | 'phones' | 'pin' | 'otp' | 'serviceName' | 'voice'>;
+  engine: FlowEngine;
+  users: UserStore;
+  verifications: VerificationService;
+  questions: QuestionStore;
+  mailer: Mailer;
+  audit: AuditLog;
+  limiter: RateLimiter;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type Form = Record<string, string>;
+
+export const signedIn = requireStage('password');
+export const verified = requireStage('verified');
+
+export function pageBase(request: FastifyRequest, serviceName: string): PageBase {
+  const session = request.portalSession!;
+  return { serviceName, account: { username: session.username ?? '', csrfToken: session.csrf } };
+}
+
+export async function currentUser(users: UserStore, request: FastifyRequest): Promise<User> {
+  const user = await users.get(request.portalSession?.username ?? '');
+  if (!user) throw new AppError(403, 'no_account', 'Your account is not set up for sign-in verification');
+  return user;
+}
+
+/**
+ * The session's enrollment or self-management flow: every wizard page renders its state, so a reload or a second
+ * tab resumes where the user is.
+ */
+export class WizardFlows {
+  constructor(private readonly deps: Pick<PortalPagesDeps, 'engine' | 'config' | 'clock'>) {}
+
+  /** The wizard flow of this session, when there is one. */
+  async active(request: FastifyRequest): Promise<FlowRecord | null> {
+    const id = request.portalSession?.data.wizard;
+    if (!id) return null;
+    const flow = await this.deps.engine.store.load(id);
+    return flow && flow.userId === request.portalSession?.username ? flow : null;
+  }
+
+  async start(request: FastifyRequest, user: User, purpose: EnrollmentInput['purpose']): Promise<FlowRecord> {
+    const { config, clock, engine } = this.deps;
+    const input: Omit<EnrollmentInput, 'flowId'> = {
+      userId: user.username,
+      methods: config.portal.methods,
+      currentMethod: user.method === 'sms' || user.method === 'voice' ? user.method : null,
+      questionsRequired: config.portal.securityQuestions,
+      purpose,
+      at: clock.now(),
+    };
+    const flow = await engine.start(enrollmentFlow.id, {
+      userId: user.username,
+      purpose: `portal:${purpose}`,
+      method: 'portal',
+      expiresAt: clock.now() + 8 * 3600_000,
+      input,
+    });
+    const session = request.portalSession!;
+    session.data = { ...session.data, wizard: flow.id };
+    delete session.data.proofCode;
+    await saveSession(request);
+    return flow;
+  }
+
+  async dispatch(flow: FlowRecord, event: Parameters<FlowEngine['dispatch']>[1]): Promise<FlowRecord> {
+    return (await this.deps.engine.dispatch(flow.id, event)).flow;
+  }
+}
+
+export function wizardContext(flow: FlowRecord): EnrollmentContext {
+  return (flow.snapshot as { context: EnrollmentContext }).context;
+}
+
+export const PIN_PROBLEMS = {
+  length: 'A PIN has 4 to 8 digits.',
+  'not-digits': 'A PIN has digits only.',
+  trivial: 'That PIN is too easy to guess.',
+  'phone-digits': 'A PIN must not be part of your phone number.',
+} as const;
+
+export function formOf(request: FastifyRequest): Form {
+  const body = request.body;
+  if (!body || typeof body !== 'object') return {};
+  const out: Form = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof value === 'string' && value.length <= 1000) out[key] = value;
+  }
+  return out;
+}
+
+export function phonesOf(user: User): string[] {
+  return [user.phones.primary, user.phones.backup, user.phones.mobile].filter((p): p is string => !!p);
+}
+
+export function ignoreClosed(error: unknown) {
+  if (error instanceof AppError && error.statusCode < 500) return;
+  throw error;
+}

@@ -1,0 +1,132 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { renderQuestionChallenge, renderWaiting } from '../../web/portal/enrollment-pages.js';
+import { DEFAULT_QUESTION_CATALOG, questionText, verifyAnswer } from '../questions/index.js';
+import { sendHtml } from './login.js';
+import {
+  currentUser,
+  formOf,
+  ignoreClosed,
+  type PortalPagesDeps,
+  pageBase,
+  signedIn,
+} from './portal-pages.js';
+import { establishSession, saveSession } from './portal-security.js';
+
+const CHALLENGE_SIZE = 2;
+const CHALLENGE_TRIES = { limit: 3, windowSeconds: 900 };
+
+/** The second factor of an enrolled user: a call or text with their method, or (if enabled) security questions. */
+export function secondFactorRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
+  const { users, config } = deps;
+  return async (app) => {
+    // ----- second factor for an enrolled user -----
+    app.get('/verify', { preHandler: signedIn }, async (request, reply) => {
+      const session = request.portalSession!;
+      if (session.stage === 'verified') return reply.redirect('/', 303);
+      const user = await currentUser(users, request);
+      if (!user.enrolledAt) return reply.redirect('/setup', 303);
+      let id = session.data.verify;
+      if (!id) {
+        const started = await deps.verifications.start({ username: user.username, purpose: 'portal-login' });
+        id = started.id;
+        session.data = { ...session.data, verify: id, ...(started.code ? { verifyCode: started.code } : {}) };
+        await saveSession(request);
+      }
+      const view = await deps.verifications.get(id);
+      if (view.status === 'approved') {
+        const { verify: _v, verifyCode: _c, ...data } = session.data;
+        await establishSession(request, reply, { stage: 'verified', data });
+        return reply.redirect('/', 303);
+      }
+      const method = view.method === 'voice' ? 'voice' : 'sms';
+      return sendHtml(
+        reply,
+        200,
+        renderWaiting(pageBase(request, config.serviceName), {
+          title: 'Verify it is you',
+          method,
+          status: view.status,
+          ...(view.progress ? { progress: view.progress } : {}),
+          ...(view.reason ? { reason: view.reason } : {}),
+          codeEntry: method === 'sms' && config.otp.smsMode === 'one-way' && view.status === 'pending',
+          ...(session.data.verifyCode ? { showCode: session.data.verifyCode } : {}),
+          action: '/verify',
+          questionsLink:
+            config.portal.questionsAsSecondFactor && (await deps.questions.load(user.username)) !== null,
+        }),
+      );
+    });
+
+    app.post('/verify/code', { preHandler: signedIn }, async (request, reply) => {
+      const id = request.portalSession?.data.verify;
+      if (id) await deps.verifications.check(id, formOf(request).code ?? '').catch(ignoreClosed);
+      return reply.redirect('/verify', 303);
+    });
+
+    // Security questions as the second factor: only when configuration allows it, and rate limited.
+    app.get('/verify/questions', { preHandler: signedIn }, async (request, reply) => {
+      if (!config.portal.questionsAsSecondFactor) return reply.redirect('/verify', 303);
+      const user = await currentUser(users, request);
+      const ids = await deps.questions.pickChallenge(user.username, CHALLENGE_SIZE);
+      if (!ids) return reply.redirect('/verify', 303);
+      const questions = ids.map((id) => ({
+        id,
+        text: questionText(DEFAULT_QUESTION_CATALOG, id, user.language),
+      }));
+      return sendHtml(
+        reply,
+        200,
+        renderQuestionChallenge(pageBase(request, config.serviceName), { questions }),
+      );
+    });
+
+    app.post('/verify/questions', { preHandler: signedIn }, async (request, reply) => {
+      if (!config.portal.questionsAsSecondFactor) return reply.redirect('/verify', 303);
+      const user = await currentUser(users, request);
+      const form = formOf(request);
+      const allowed = await deps.limiter.hit(
+        `portal:questions:${user.username}`,
+        CHALLENGE_TRIES.limit,
+        CHALLENGE_TRIES.windowSeconds,
+      );
+      const stored = (await deps.questions.load(user.username)) ?? [];
+      const expected = (await deps.questions.pickChallenge(user.username, CHALLENGE_SIZE)) ?? [];
+      let right = allowed && expected.length === CHALLENGE_SIZE;
+      for (let i = 0; i < CHALLENGE_SIZE; i += 1) {
+        const id = form[`question${i}`] ?? '';
+        // Always hash every answer, so a refusal takes as long as an acceptance.
+        const ok = await verifyAnswer(id, form[`answer${i}`] ?? '', stored);
+        right = right && ok && id === expected[i];
+      }
+      if (!right) {
+        deps.logger.info({ user: user.username, limited: !allowed }, 'portal: security questions refused');
+        const questions = expected.map((id) => ({
+          id,
+          text: questionText(DEFAULT_QUESTION_CATALOG, id, user.language),
+        }));
+        const error = allowed
+          ? 'Those answers are not right.'
+          : 'Too many tries. Use your phone, or try again later.';
+        return sendHtml(
+          reply,
+          401,
+          renderQuestionChallenge(pageBase(request, config.serviceName), { questions, error }),
+        );
+      }
+      await deps.questions.releaseChallenge(user.username);
+      const { verify: _v, verifyCode: _c, ...data } = request.portalSession!.data;
+      await establishSession(request, reply, { stage: 'verified', data });
+      deps.logger.info({ user: user.username }, 'portal: second factor by security questions');
+      return reply.redirect('/', 303);
+    });
+
+    app.post('/verify/restart', { preHandler: signedIn }, async (request, reply) => {
+      const session = request.portalSession!;
+      const { verify: id, verifyCode: _c, ...data } = session.data;
+      if (id) await deps.verifications.cancel(id).catch(ignoreClosed);
+      session.data = data;
+      await saveSession(request);
+      return reply.redirect('/verify', 303);
+    });
+  };
+}
