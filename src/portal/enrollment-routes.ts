@@ -232,12 +232,20 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
             ...(extra.notice ? { error: extra.notice } : {}),
           }),
         );
-      default: {
-        // Done: the proof was a verification, so the session counts as verified from here.
+      case 'done': {
+        // The proof was a verification, so the session counts as verified from here.
         const { wizard: _w, proofCode: _p, ...data } = request.portalSession!.data;
         const notice = isEnroll(flow) ? 'You are enrolled.' : 'Your settings were changed.';
         await establishSession(request, reply, { stage: 'verified', data: { ...data, notice } });
         return reply.redirect('/', 303);
+      }
+      default: {
+        // Canceled (too many failed proofs): nothing was saved and nothing was proven; start over.
+        const { wizard: _w, proofCode: _p, ...data } = request.portalSession!.data;
+        request.portalSession!.data = data;
+        await saveSession(request);
+        const home = request.portalSession!.stage === 'verified';
+        return reply.redirect(home ? '/' : '/setup', 303);
       }
     }
   }
