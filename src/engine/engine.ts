@@ -152,7 +152,7 @@ export class FlowEngine {
       const updated: FlowRecord = {
         ...flow,
         version: result.version,
-        snapshot: JSON.parse(JSON.stringify(snapshot)),
+        snapshot,
         status,
         updatedAt: now,
       };
