@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +113,42 @@ describe('crash safety', () => {
     await waitForTexts(t, mobile, 1);
     const effects = (await t.runtime.store.readLog(flowId))[0]!;
     expect(effects.effects).toEqual(['sendSms', 'scheduleTimer']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await textsTo(t, mobile)).toHaveLength(1);
+  });
+
+  it('sends the text exactly once after a real engine process is SIGKILLed between commit and enqueue', async () => {
+    const { username, mobile } = await newUser();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/crash-after-commit.ts', redis.url, username],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    expect({ code, signal, stderr: stderr.slice(0, 500) }).toMatchObject({ code: null, signal: 'SIGKILL' });
+    const stranded = await eventually(async () => {
+      const all = await t.runtime.store.strandedOutboxes(Date.now() + 60_000);
+      const mine = [];
+      for (const entry of all)
+        if ((await t.runtime.store.load(entry.flowId))?.userId === username) mine.push(entry);
+      return mine.length ? mine : undefined;
+    });
+    expect(stranded).toHaveLength(1);
+    expect(await textsTo(t, mobile)).toEqual([]);
+    t.clock.advance(60_000); // past the sweeper's grace period
+    try {
+      expect(await t.runtime.sweeper.sweepOnce()).toBeGreaterThanOrEqual(1);
+      await t.runtime.sweeper.sweepOnce();
+    } finally {
+      t.clock.advance(-60_000);
+    }
+    await waitForTexts(t, mobile, 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(await textsTo(t, mobile)).toHaveLength(1);
   });
