@@ -4,11 +4,11 @@
  * seeds it with `ldapadd`, and stops it. Used by the demo directory of `npm start` and by the tests.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ldap from 'ldapjs';
 import { findFreePort, LOOPBACK, type RedisChild, spawnRedisServer } from '../redis/redis-process.js';
+import { findExecutable } from '../system/find-executable.js';
 
 export interface SlapdOptions {
   /** Folder for slapd.conf, the database, the pid file and the seed file (created if missing). */
@@ -35,26 +35,8 @@ export const SLAPD_MISSING_MESSAGE =
   'them), or install them yourself with `sudo apt-get install slapd ldap-utils`.';
 
 /** Daemons live in /usr/sbin, which a normal user's PATH may lack. */
+// slapd lives in /usr/sbin, which a normal user's PATH may lack.
 const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/bin', '/usr/local/bin', '/bin'];
-
-/** Full path of an executable on PATH or in the sbin folders, or `undefined`. */
-export function findExecutable(
-  name: string,
-  envPath: string | undefined = process.env.PATH,
-): string | undefined {
-  const dirs = [...(envPath ?? '').split(path.delimiter), ...SEARCH_DIRS];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /** Why a slapd child did not start or could not be seeded. `output` is the tail of slapd's own output. */
 export class SlapdStartError extends Error {
@@ -213,8 +195,8 @@ function runLdapAdd(binary: string, args: string[]): Promise<void> {
  * SIGKILL after 5 s) and resolves once it has exited; it leaves the folder in place.
  */
 export async function startSlapd(opts: SlapdOptions): Promise<SlapdHandle> {
-  const slapd = findExecutable('slapd');
-  const ldapadd = findExecutable('ldapadd');
+  const slapd = findExecutable('slapd', { extraDirs: SEARCH_DIRS });
+  const ldapadd = findExecutable('ldapadd', { extraDirs: SEARCH_DIRS });
   if (slapd === undefined || (opts.ldif !== undefined && ldapadd === undefined)) {
     throw new Error(SLAPD_MISSING_MESSAGE);
   }

@@ -3,9 +3,8 @@
  * dependency-free PING over a plain TCP socket, and spawning/stopping a `redis-server` child process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
+import { findExecutable } from '../system/find-executable.js';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -164,17 +163,7 @@ export async function redisProcessId(
 
 /** Full path of the `redis-server` executable found on PATH, or `undefined`. */
 export function findRedisServerBinary(envPath: string | undefined = process.env.PATH): string | undefined {
-  for (const dir of (envPath ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, 'redis-server');
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable('redis-server', { envPath });
 }
 
 /** Why a `redis-server` child did not become ready. `output` is the tail of its stdout and stderr. */
