@@ -10,7 +10,7 @@ set -euo pipefail
 
 # ---- Debian packages each mode needs (one line to change per mode) ---------------------------------------
 RUN_PACKAGES=(redis-server slapd ldap-utils)
-TEST_PACKAGES=(redis-server slapd ldap-utils chromium)
+TEST_PACKAGES=(redis-server slapd ldap-utils chromium openssl)
 
 # The command that shows a package is installed, when it is not the package's own name.
 declare -A PACKAGE_COMMAND=(
@@ -18,6 +18,7 @@ declare -A PACKAGE_COMMAND=(
   [slapd]=slapd
   [ldap-utils]=ldapsearch
   [chromium]=chromium
+  [openssl]=openssl
 )
 
 MIN_NODE_MAJOR=20

@@ -8,6 +8,7 @@ import Fastify, {
 import type { bearerAuth } from './api/bearer-auth.js';
 import { installErrorHandler } from './api/error-handler.js';
 import type { Config } from './config/load-config.js';
+import { fastifyTrustProxy } from './config/trust-proxy.js';
 import type { Logger } from './log.js';
 
 /**
@@ -25,7 +26,7 @@ export async function buildApp(
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // Per-request lines would log URLs, and URLs can carry phone numbers (simulator queries): off.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,

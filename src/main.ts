@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     ? null
     : await startEmbeddedRedis({ dataDir: join(config.dataDir, 'redis'), logger });
   // Without LDAP settings, a demo OpenLDAP seeded from src/directory/demo-users.ldif stands in for the company's.
+  if (!config.ldap && config.env === 'production') throw new Error('production: LDAP_URL is required');
   const demo = config.ldap ? null : await startDemoDirectory(config.dataDir, logger);
   const directory = createLdapDirectory(config.ldap ?? demo!.config, logger);
   const runtime = new Runtime(embedded ? { ...config, redisUrl: embedded.url } : config, logger, {

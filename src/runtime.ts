@@ -71,6 +71,18 @@ export interface RuntimeOptions {
   workers?: boolean;
 }
 
+/**
+ * Production never runs on development stand-ins: loadConfig already refuses them, and a configuration built
+ * some other way (a test, an embedding) meets the same rule here.
+ */
+export function assertNoDevelopmentTools(config: Pick<Config, 'env' | 'carrier' | 'mail'>): void {
+  if (config.env !== 'production') return;
+  if (config.carrier === 'simulator')
+    throw new Error('production: the simulator carrier is a development tool');
+  if (!config.mail.smtpUrl)
+    throw new Error('production: SMTP_URL is required (the dev mailbox is for development)');
+}
+
 /** The composition root: every long-lived part, wired once, with one way to start and one to stop. */
 export class Runtime {
   readonly keys: Keys;
@@ -103,6 +115,7 @@ export class Runtime {
     readonly logger: Logger,
     private readonly options: RuntimeOptions = {},
   ) {
+    assertNoDevelopmentTools(config);
     const redisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
     this.clock = options.clock ?? systemClock;
     this.keys = new Keys(config.redisPrefix);
@@ -207,8 +220,10 @@ export class Runtime {
         logger: this.logger,
       }),
     ];
-    if (this.devMailbox) publicPlugins.push(devMailRoutes({ mailbox: this.devMailbox }));
-    if (config.carrier === 'simulator') {
+    // Development tools are never mounted in production, whatever else the configuration says.
+    const development = config.env !== 'production';
+    if (this.devMailbox && development) publicPlugins.push(devMailRoutes({ mailbox: this.devMailbox }));
+    if (config.carrier === 'simulator' && development) {
       const simulator = {
         signingKey: config.signingKey,
         publicUrl: config.publicUrl,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { configSchema, type RawConfig } from './schema.js';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 export type CarrierName = 'simulator' | 'signalwire-cxml' | 'signalwire-relay';
 
@@ -66,10 +67,16 @@ export interface Config {
         bindPassword: string;
         usernameAttribute: 'uid' | 'sAMAccountName';
         allowedGroupDn?: string;
+        /** Upgrade an `ldap://` connection with StartTLS before any bind. */
+        startTls: boolean;
+        /** PEM file of the CA(s) that signed the directory's certificate (else Node's trusted CAs). */
+        caFile?: string;
       }
     | undefined;
   defaultLanguage: 'en' | 'es';
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
+  /** Requests per client address per window for the portal and the API; 0 turns the limit off. */
+  rateLimit: { max: number; windowSeconds: number };
   bodyLimitBytes: number;
   sweep: { intervalMs: number; graceMs: number };
 }
@@ -110,6 +117,10 @@ function resolveConfig(raw: RawConfig): Config {
     }
     if (carrier === 'simulator')
       problems.push('CARRIER: the simulator cannot be used when NODE_ENV=production');
+    if (!raw.SMTP_URL)
+      problems.push(
+        'SMTP_URL: required when NODE_ENV=production (the development mailbox is for development)',
+      );
   }
   if (carrier !== 'simulator') {
     const needed = ['SIGNALWIRE_PROJECT_ID', 'SIGNALWIRE_API_TOKEN', 'SIGNALWIRE_FROM_NUMBER'] as const;
@@ -133,11 +144,14 @@ function resolveConfig(raw: RawConfig): Config {
     for (const key of ['LDAP_BASE_DN', 'LDAP_BIND_DN', 'LDAP_BIND_PASSWORD'] as const) {
       if (!raw[key]) problems.push(`${key}: required when LDAP_URL is set`);
     }
+    problems.push(...ldapTransportProblems(raw, production));
   } else if (production)
     problems.push('LDAP_URL: required when NODE_ENV=production (the demo directory is for development)');
   if (raw.PIN_MIN_LENGTH > raw.PIN_MAX_LENGTH)
     problems.push('PIN_MIN_LENGTH: must not exceed PIN_MAX_LENGTH');
-  if (problems.length) throw new ConfigError(problems);
+  const trustProxy = parseTrustProxy(raw.TRUST_PROXY);
+  if (!trustProxy.ok) problems.push(`TRUST_PROXY: ${trustProxy.problem}`);
+  if (problems.length || !trustProxy.ok) throw new ConfigError(problems);
 
   const dataDir = resolve(raw.DATA_DIR);
   const publicUrl = (raw.PUBLIC_URL ?? `http://${raw.HOST}:${raw.PORT}`).replace(/\/+$/, '');
@@ -204,13 +218,41 @@ function resolveConfig(raw: RawConfig): Config {
           bindPassword: raw.LDAP_BIND_PASSWORD ?? '',
           usernameAttribute: raw.LDAP_USERNAME_ATTRIBUTE,
           ...(raw.LDAP_ALLOWED_GROUP_DN ? { allowedGroupDn: raw.LDAP_ALLOWED_GROUP_DN } : {}),
+          startTls: raw.LDAP_STARTTLS,
+          ...(raw.LDAP_CA_FILE ? { caFile: resolve(raw.LDAP_CA_FILE) } : {}),
         }
       : undefined,
     defaultLanguage: raw.DEFAULT_LANGUAGE,
-    trustProxy: raw.TRUST_PROXY,
+    trustProxy: trustProxy.value,
+    rateLimit: { max: raw.RATE_LIMIT_MAX, windowSeconds: raw.RATE_LIMIT_WINDOW_SECONDS },
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     sweep: { intervalMs: raw.SWEEP_INTERVAL_MS, graceMs: raw.SWEEP_GRACE_MS },
   };
+}
+
+/**
+ * Passwords cross the wire in every bind: in production the directory is reached over TLS (ldaps:// or StartTLS)
+ * unless the operator says, in so many words, that cleartext is acceptable (e.g. a loopback stunnel).
+ */
+function ldapTransportProblems(raw: RawConfig, production: boolean): string[] {
+  const problems: string[] = [];
+  const ldaps = /^ldaps:\/\//i.test(raw.LDAP_URL ?? '');
+  if (ldaps && raw.LDAP_STARTTLS)
+    problems.push('LDAP_STARTTLS: not with an ldaps:// URL (the connection is TLS from the start)');
+  if (production && !ldaps && !raw.LDAP_STARTTLS && !raw.LDAP_ALLOW_CLEARTEXT) {
+    problems.push(
+      'LDAP_URL: ldap:// sends passwords in cleartext; use ldaps://, set LDAP_STARTTLS=true, ' +
+        'or set LDAP_ALLOW_CLEARTEXT=true to accept it when NODE_ENV=production',
+    );
+  }
+  if (raw.LDAP_CA_FILE) {
+    try {
+      accessSync(raw.LDAP_CA_FILE, constants.R_OK);
+    } catch {
+      problems.push(`LDAP_CA_FILE: ${raw.LDAP_CA_FILE} cannot be read`);
+    }
+  }
+  return problems;
 }
 
 function persistedDevSecret(dataDir: string, name: string): string {

@@ -92,6 +92,9 @@ export const configSchema = z.object({
   LDAP_BIND_DN: z.string().min(1).optional(),
   LDAP_BIND_PASSWORD: z.string().min(1).optional(),
   LDAP_USERNAME_ATTRIBUTE: z.enum(['uid', 'sAMAccountName']).default('uid'),
+  LDAP_STARTTLS: bool.default(false),
+  LDAP_CA_FILE: z.string().min(1).optional(),
+  LDAP_ALLOW_CLEARTEXT: bool.default(false),
   LDAP_ALLOWED_GROUP_DN: z.string().min(1).optional(),
   SMTP_URL: z
     .string()
@@ -100,7 +103,9 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).max(200).default('Dialtone MFA <mfa@localhost>'),
   SERVICE_NAME: z.string().min(1).max(30).default('Dialtone'),
   DEFAULT_LANGUAGE: z.enum(['en', 'es']).default('en'),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]).optional(),
+  RATE_LIMIT_MAX: int(0, 1_000_000, 600),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
   BODY_LIMIT_BYTES: int(1024, 1048576, 65536),
   SWEEP_INTERVAL_MS: int(100, 60000, 5000),
   SWEEP_GRACE_MS: int(0, 600000, 10000),

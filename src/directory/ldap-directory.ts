@@ -4,7 +4,8 @@
  * authenticate = refuse bad input before any network traffic -> bind as the least-privilege service account
  * and search for exactly one user (the filter is built from ldapjs filter objects, so `*`, `(` and `\` in a
  * username are literal values) -> bind as that user's DN with the password on a fresh connection -> only
- * then check the allowed group. Every connection is opened for one call and unbound afterwards. Any
+ * then check the allowed group. Every connection is opened for one call (over TLS when the URL is ldaps:// or
+ * StartTLS is on: see ldap-tls.ts) and unbound afterwards. Any
  * transport failure or timeout is `unavailable` (fails closed). Passwords are never logged.
  *
  * The user's DN is taken from the `entryDN` (OpenLDAP, 389-ds) or `distinguishedName` (AD) attribute as the
@@ -20,10 +21,11 @@ import {
   validateCredentialsInput,
   validateUsernameInput,
 } from './directory.js';
+import { type LdapTlsSettings, ldapTlsOptions, startTls } from './ldap-tls.js';
 
 export type DirectoryAttribute = 'displayName' | 'email' | 'phone' | 'mobile' | 'language';
 
-export interface LdapDirectoryOptions {
+export interface LdapDirectoryOptions extends LdapTlsSettings {
   /** `ldap://host:port` or `ldaps://host:port`. */
   url: string;
   /** Where users (and groups) are searched. */
@@ -178,15 +180,38 @@ export function createLdapDirectory(opts: LdapDirectoryOptions, logger: Director
       'distinguishedName',
     ]),
   ];
+  if (opts.startTls && /^ldaps:/i.test(opts.url)) throw new Error('directory: StartTLS is for ldap:// URLs');
+  const tlsOptions = ldapTlsOptions(opts.url, opts);
   const timeLimitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   const open = new Set<Client>();
   let closed = false;
 
-  /** A connected client (not yet bound). Rejects with an LdapTransportError when it cannot connect. */
-  function connect(): Promise<Client> {
+  /**
+   * A connected client (not yet bound), TLS negotiated when configured. Rejects with an LdapTransportError when
+   * it cannot connect or the server's certificate is not trusted.
+   */
+  async function connect(): Promise<Client> {
+    const client = await connectPlain();
+    if (!opts.startTls || tlsOptions === undefined) return client;
+    try {
+      await withDeadline(startTls(client, tlsOptions), timeoutMs + 250, 'StartTLS');
+      return client;
+    } catch (error) {
+      await dispose(client);
+      throw new LdapTransportError(`StartTLS with ${url} failed: ${describe(error).error}`);
+    }
+  }
+
+  function connectPlain(): Promise<Client> {
     let client: Client;
     try {
-      client = ldap.createClient({ url, connectTimeout: timeoutMs, timeout: timeoutMs, reconnect: false });
+      client = ldap.createClient({
+        url,
+        connectTimeout: timeoutMs,
+        timeout: timeoutMs,
+        reconnect: false,
+        ...(tlsOptions && !opts.startTls ? { tlsOptions } : {}),
+      });
     } catch (error) {
       return Promise.reject(
         new LdapTransportError(`cannot create an LDAP client for ${url}: ${String(error)}`),

@@ -22,11 +22,24 @@ export interface SlapdOptions {
   ldif?: string;
   /** slapd.conf access directives for the database (`access to ... by ...` lines); default: slapd's own. */
   acl?: string;
+  /** Serve StartTLS on the ldap:// port and ldaps:// on a second port with this certificate (PEM files). */
+  tls?: SlapdTls;
+}
+
+export interface SlapdTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed certFile: the seeding and the readiness probe trust it. */
+  caFile: string;
+  /** Refuse every operation that is not over TLS (`security tls=1`): a cleartext bind is refused. */
+  require?: boolean;
 }
 
 export interface SlapdHandle {
   url: string;
   port: number;
+  /** `ldaps://127.0.0.1:<port>` when `tls` was given. */
+  ldapsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -69,10 +82,18 @@ export function slapdConf(opts: {
   rootDn: string;
   rootPassword: string;
   acl?: string;
+  tls?: SlapdTls;
 }) {
   return [
     '# Written by src/directory/slapd-process.ts for a private slapd; rewritten at every start.',
     ...SCHEMAS.map((schema) => `include /etc/ldap/schema/${schema}.schema`),
+    ...(opts.tls === undefined
+      ? []
+      : [
+          `TLSCertificateFile ${confValue('TLS certificate path', opts.tls.certFile)}`,
+          `TLSCertificateKeyFile ${confValue('TLS key path', opts.tls.keyFile)}`,
+          ...(opts.tls.require ? ['security tls=1'] : []),
+        ]),
     `pidfile ${confValue('pid file path', path.join(opts.dir, 'slapd.pid'))}`,
     `argsfile ${confValue('args file path', path.join(opts.dir, 'slapd.args'))}`,
     'modulepath /usr/lib/ldap',
@@ -111,7 +132,7 @@ export function readOnlyServiceAcl(serviceDn: string): string {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** True when an anonymous base search of the root DSE at `url` succeeds. Never throws. */
-export function rootDseAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+export function rootDseAnswers(url: string, timeoutMs = 1000, tlsOptions?: { ca: string }): Promise<boolean> {
   return new Promise((resolve) => {
     let client: ldap.Client | undefined;
     let settled = false;
@@ -128,7 +149,12 @@ export function rootDseAnswers(url: string, timeoutMs = 1000): Promise<boolean> 
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
     try {
-      client = ldap.createClient({ url, connectTimeout: timeoutMs, timeout: timeoutMs });
+      client = ldap.createClient({
+        url,
+        connectTimeout: timeoutMs,
+        timeout: timeoutMs,
+        ...(tlsOptions ? { tlsOptions } : {}),
+      });
     } catch {
       finish(false);
       return;
@@ -162,7 +188,13 @@ function describeExit(child: RedisChild): string {
   return signalCode !== null ? `signal ${signalCode}` : `code ${exitCode ?? 'unknown'}`;
 }
 
-async function waitUntilReady(child: RedisChild, url: string, pidFile: string, timeoutMs: number) {
+async function waitUntilReady(
+  child: RedisChild,
+  url: string,
+  pidFile: string,
+  timeoutMs: number,
+  tlsOptions?: { ca: string },
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.hasExited()) {
@@ -172,7 +204,7 @@ async function waitUntilReady(child: RedisChild, url: string, pidFile: string, t
       );
     }
     // Our child wrote its pid file (so it bound the port: another server that won a port race does not count).
-    if ((await readPid(pidFile)) === child.child.pid && (await rootDseAnswers(url, 500))) return;
+    if ((await readPid(pidFile)) === child.child.pid && (await rootDseAnswers(url, 500, tlsOptions))) return;
     if (Date.now() >= deadline) {
       throw new SlapdStartError(`slapd did not answer on ${url} within ${timeoutMs} ms`, child.output());
     }
@@ -180,9 +212,14 @@ async function waitUntilReady(child: RedisChild, url: string, pidFile: string, t
   }
 }
 
-function runLdapAdd(binary: string, args: string[]): Promise<void> {
+function runLdapAdd(binary: string, args: string[], env?: Record<string, string>): Promise<void> {
+  const options = {
+    timeout: 60_000,
+    maxBuffer: 4 * 1024 * 1024,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  };
   return new Promise((resolve, reject) => {
-    execFile(binary, args, { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
+    execFile(binary, args, options, (error, _stdout, stderr) => {
       if (error) reject(new Error(`ldapadd failed: ${stderr.trim() || error.message}`));
       else resolve();
     });
@@ -209,11 +246,21 @@ export async function startSlapd(opts: SlapdOptions): Promise<SlapdHandle> {
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await findFreePort(LOOPBACK));
     const url = `ldap://${LOOPBACK}:${port}`;
+    const ldapsUrl = opts.tls ? `ldaps://${LOOPBACK}:${await findFreePort(LOOPBACK)}` : undefined;
+    const listen = ldapsUrl ? `${url}/ ${ldapsUrl}/` : `${url}/`;
     await rm(pidFile, { force: true });
     // `-d none`: stay in the foreground (no fork) and print only errors, such as "Address already in use".
-    const child = spawnRedisServer(['-f', confFile, '-h', `${url}/`, '-d', 'none'], { binary: slapd });
+    const child = spawnRedisServer(['-f', confFile, '-h', listen, '-d', 'none'], { binary: slapd });
     try {
-      await waitUntilReady(child, url, pidFile, 15_000);
+      // A slapd that requires TLS refuses the cleartext probe and seeding: both go over TLS then.
+      const viaTls = opts.tls?.require ? await readFile(opts.tls.caFile, 'utf8') : undefined;
+      await waitUntilReady(
+        child,
+        viaTls ? ldapsUrl! : url,
+        pidFile,
+        15_000,
+        viaTls ? { ca: viaTls } : undefined,
+      );
       if (opts.ldif !== undefined && ldapadd !== undefined) {
         const seedFile = path.join(dir, 'seed.ldif');
         const passwordFile = path.join(dir, 'rootpw');
@@ -221,7 +268,13 @@ export async function startSlapd(opts: SlapdOptions): Promise<SlapdHandle> {
         // -y: the password from a file, not on the command line (where `ps` shows it).
         await writeFile(passwordFile, opts.rootPassword, { mode: 0o600 });
         try {
-          await runLdapAdd(ldapadd, ['-x', '-H', url, '-D', opts.rootDn, '-y', passwordFile, '-f', seedFile]);
+          const tlsArgs = viaTls ? ['-ZZ'] : [];
+          const env = viaTls ? { LDAPTLS_CACERT: opts.tls!.caFile, LDAPTLS_REQCERT: 'demand' } : undefined;
+          await runLdapAdd(
+            ldapadd,
+            ['-x', ...tlsArgs, '-H', url, '-D', opts.rootDn, '-y', passwordFile, '-f', seedFile],
+            env,
+          );
         } finally {
           await rm(passwordFile, { force: true });
         }
@@ -244,6 +297,7 @@ export async function startSlapd(opts: SlapdOptions): Promise<SlapdHandle> {
     return {
       url,
       port,
+      ...(ldapsUrl ? { ldapsUrl } : {}),
       stop() {
         stopping ??= child.stop(5000);
         return stopping;

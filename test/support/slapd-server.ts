@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LdapDirectoryOptions } from '../../src/directory/ldap-directory.js';
-import { readOnlyServiceAcl, startSlapd } from '../../src/directory/slapd-process.js';
+import { readOnlyServiceAcl, type SlapdTls, startSlapd } from '../../src/directory/slapd-process.js';
 
 export const SUFFIX = 'dc=test,dc=local';
 export const ROOT_DN = `cn=admin,${SUFFIX}`;
@@ -198,13 +198,15 @@ export function testLdif(): string {
 export interface TestSlapd {
   url: string;
   port: number;
+  /** Set when started with `tls`. */
+  ldapsUrl?: string;
   dir: string;
   /** createLdapDirectory options for this server (service account, `uid`, GROUP_DN, 2 s timeouts). */
   config: LdapDirectoryOptions;
   stop(): Promise<void>;
 }
 
-export async function startTestSlapd(): Promise<TestSlapd> {
+export async function startTestSlapd(options: { tls?: SlapdTls } = {}): Promise<TestSlapd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mfa-slapd-'));
   try {
     const slapd = await startSlapd({
@@ -214,11 +216,13 @@ export async function startTestSlapd(): Promise<TestSlapd> {
       rootPassword: ROOT_PASSWORD,
       ldif: testLdif(),
       acl: readOnlyServiceAcl(SERVICE_DN),
+      ...(options.tls ? { tls: options.tls } : {}),
     });
     let stopping: Promise<void> | undefined;
     return {
       url: slapd.url,
       port: slapd.port,
+      ...(slapd.ldapsUrl ? { ldapsUrl: slapd.ldapsUrl } : {}),
       dir,
       config: {
         url: slapd.url,
