@@ -48,6 +48,7 @@ import type { PortalPagesDeps } from './portal/portal-pages.js';
 import { secondFactorRoutes } from './portal/second-factor-routes.js';
 import type { PortalSessionStore } from './portal/session-store.js';
 import { QuestionStore } from './questions/index.js';
+import { SecretGuard } from './security/secret-guard.js';
 import { CodeSecrets } from './security/secrets.js';
 import { AuditLog } from './store/audit-log.js';
 import { RateLimiter } from './store/rate-limiter.js';
@@ -102,6 +103,7 @@ export class Runtime {
   readonly questions: QuestionStore;
   readonly portalSessions: PortalSessionStore;
   readonly audit: AuditLog;
+  readonly guard: SecretGuard;
   readonly clock: Clock;
   readonly relay: OutboxRelay;
   private readonly queueConnection: Redis;
@@ -145,6 +147,13 @@ export class Runtime {
       : (this.devMailbox as DevMailbox);
     this.questions = new QuestionStore(this.redis, this.keys);
     this.audit = new AuditLog(this.redis, this.keys, this.clock);
+    this.guard = new SecretGuard({
+      users: this.users,
+      clock: this.clock,
+      config,
+      audit: this.audit,
+      logger,
+    });
     this.portalSessions = createPortalSessionStore({ redis: this.redis, keys: this.keys, clock: this.clock });
     this.sms = new SmsDirectory(this.redis, this.keys);
     const secrets = new CodeSecrets(config.secretKey);
@@ -166,6 +175,7 @@ export class Runtime {
       sms: this.sms,
       limiter: new RateLimiter(this.redis, this.keys),
       secrets,
+      guard: this.guard,
       clock: this.clock,
     });
     this.inbound = new SmsInbound({
@@ -189,6 +199,7 @@ export class Runtime {
       secrets,
       sms: this.sms,
       users: this.users,
+      guard: this.guard,
       audit: this.audit,
       clock: this.clock,
       logger,
@@ -252,6 +263,7 @@ export class Runtime {
         questions: this.questions,
         mailer: this.mailer,
         audit: this.audit,
+        guard: this.guard,
         limiter,
         clock: this.clock,
         logger: this.logger,
@@ -289,8 +301,10 @@ export class Runtime {
         routes: [
           usersRoutes({
             users: this.users,
+            guard: this.guard,
             clock: this.clock,
             phonePolicy: config.phones,
+            pinPolicy: config.pin,
             defaults: { language: config.defaultLanguage },
           }),
           verificationsRoutes({ verifications: this.verifications, waiter: this.waiter }),

@@ -30,11 +30,13 @@ export const es: Record<MessageKey, string> = {
   'voice.problem.wrong': 'No es correcto.',
   'voice.problem.no-input': 'No hemos oído nada.',
   'voice.problem.mismatch': 'Los dos PIN no coinciden.',
-  'voice.problem.weak:length': 'El PIN debe tener entre {min} y {max} dígitos.',
-  'voice.problem.weak:not-digits': 'Un PIN solo tiene dígitos.',
-  'voice.problem.weak:trivial': 'Ese PIN es demasiado fácil de adivinar.',
-  'voice.problem.weak:phone-digits': 'El PIN no puede formar parte de su número de teléfono.',
-  'voice.problem.weak:same-as-old': 'El nuevo PIN debe ser distinto del anterior.',
+  'pin.hint': 'De {min} a {max} dígitos, difícil de adivinar.',
+  'pin.problem.length': 'Un PIN tiene entre {min} y {max} dígitos.',
+  'pin.problem.not-digits': 'Un PIN solo tiene dígitos.',
+  'pin.problem.trivial':
+    'Ese PIN es demasiado fácil de adivinar: sin dígitos repetidos, series, años ni PIN habituales.',
+  'pin.problem.phone-digits': 'El PIN no puede formar parte de su número de teléfono.',
+  'pin.problem.same-as-old': 'El nuevo PIN debe ser distinto del anterior.',
   'voice.new-pin':
     'Debe cambiar su PIN. Introduzca un PIN nuevo de {min} a {max} dígitos, seguido de la tecla almohadilla.',
   'voice.confirm-pin': 'Vuelva a introducir el PIN nuevo, seguido de la tecla almohadilla.',

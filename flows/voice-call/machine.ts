@@ -1,7 +1,7 @@
 import { and, assign, not, setup } from 'xstate';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { Language } from '../i18n/index.js';
-import type { PinProblem } from './pin-rules.js';
+import type { PinProblem } from '../pin-policy.js';
 
 export const VOICE_CALL_MACHINE_ID = 'voice-call';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -36,7 +36,7 @@ export interface VoiceCallInput {
   timerToken: string;
 }
 
-export type Problem = 'wrong' | 'no-input' | 'mismatch' | `weak:${PinProblem | 'same-as-old'}` | null;
+export type Problem = 'wrong' | 'no-input' | 'mismatch' | `weak:${PinProblem}` | null;
 
 export interface VoiceCallContext extends Omit<VoiceCallInput, 'at' | 'timerToken'> {
   leg: 'primary' | 'backup';
@@ -66,7 +66,7 @@ export type DigitFacts =
   | { result: 'correct' }
   | { result: 'wrong' }
   | { result: 'accepted'; pinHash: string }
-  | { result: 'weak'; problem: PinProblem | 'same-as-old' }
+  | { result: 'weak'; problem: PinProblem }
   | { result: 'match' }
   | { result: 'mismatch' };
 

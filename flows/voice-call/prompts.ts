@@ -1,4 +1,5 @@
 import type { MessageKey } from '../i18n/index.js';
+import { type PinProblem, pinProblemKey } from '../pin-policy.js';
 import type { VoiceCallContext } from './machine.js';
 
 export interface PromptLine {
@@ -63,7 +64,11 @@ export function promptFor(value: unknown, context: VoiceCallContext, promptTimeo
 }
 
 function problemLines(context: VoiceCallContext): PromptLine[] {
-  if (!context.problem) return [];
-  const key = `voice.problem.${context.problem}` as MessageKey;
+  const { problem } = context;
+  if (!problem) return [];
+  // A refused new PIN is told in the words of the PIN policy, the same as in the portal.
+  const key: MessageKey = problem.startsWith('weak:')
+    ? pinProblemKey(problem.slice('weak:'.length) as PinProblem)
+    : `voice.problem.${problem as 'wrong' | 'no-input' | 'mismatch'}`;
   return [{ key, params: { min: context.pinLength.min, max: context.pinLength.max } }];
 }

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { LANGUAGES } from '../../flows/i18n/index.js';
+import { type PinPolicy, pinProblem, pinProblemMessage } from '../../flows/pin-policy.js';
 import type { Clock } from '../clock.js';
-import { conflict, notFound } from '../errors.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import type { PhonePolicy } from '../phone/phone-number.js';
 import { hashSecret } from '../security/pin-hash.js';
+import type { SecretGuard } from '../security/secret-guard.js';
 import type { UserStore } from '../store/user-store.js';
-import { METHODS, publicUser, type User } from '../users/user.js';
+import { METHODS, phoneNumbersOf, publicUser, type User } from '../users/user.js';
 import { parseOr400 } from './parse.js';
 import { normalizePhones, type PhoneFields, phonesSchema } from './phone-fields.js';
 
@@ -20,7 +22,8 @@ const username = z
       .max(128)
       .regex(/^[^\p{Cc}\p{Cf}/]+$/u, 'must not contain control characters or slashes'),
   );
-const pin = z.string().regex(/^\d{4,8}$/, 'must be 4 to 8 digits');
+// What a PIN must be is the PIN policy's to say (checked in the routes, with the configured lengths).
+const pin = z.string().max(64);
 const editable = {
   displayName: z.string().trim().max(200).optional(),
   email: z.union([z.email().max(254), z.literal('')]).optional(),
@@ -31,7 +34,8 @@ const editable = {
   pinMustChange: z.boolean().optional(),
 };
 const createSchema = z.strictObject({ username, ...editable });
-const patchSchema = z.strictObject(editable);
+// `locked: false` is an administrator's unlock (timed or hard lock, and the escalation); nothing else is accepted.
+const patchSchema = z.strictObject({ ...editable, locked: z.literal(false).optional() });
 const listQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -41,22 +45,31 @@ const params = z.object({ username });
 /** Admin CRUD for users. PINs go in, never out: responses say only whether a PIN is set. */
 export function usersRoutes(deps: {
   users: UserStore;
+  guard: SecretGuard;
   clock: Clock;
   phonePolicy: PhonePolicy;
+  pinPolicy: PinPolicy;
   defaults: { language: User['language'] };
 }): FastifyPluginAsync {
   const { users, clock } = deps;
   const view = async (user: User) => publicUser(user, await users.standing(user.username), clock.now());
+  const assertPinAllowed = (value: string | null | undefined, phones: User['phones']) => {
+    const problem = value ? pinProblem(value, deps.pinPolicy, phoneNumbersOf({ phones })) : null;
+    if (problem)
+      throw badRequest('invalid_request', `pin: ${pinProblemMessage('en', problem, deps.pinPolicy)}`);
+  };
 
   return async (app) => {
     app.post('/api/v1/users', async (request, reply) => {
       const body = parseOr400(createSchema, request.body);
       const now = clock.now();
+      const phones = normalizePhones(body.phones ?? {}, deps.phonePolicy);
+      assertPinAllowed(body.pin, phones);
       const user: User = {
         username: body.username,
         displayName: body.displayName ?? body.username,
         email: body.email ?? '',
-        phones: normalizePhones(body.phones ?? {}, deps.phonePolicy),
+        phones,
         method: body.method ?? 'sms',
         language: body.language ?? deps.defaults.language,
         pinHash: body.pin ? await hashSecret(body.pin) : null,
@@ -85,6 +98,7 @@ export function usersRoutes(deps: {
       const { username: name } = parseOr400(params, request.params);
       const body = parseOr400(patchSchema, request.body);
       const phones = body.phones ? normalizePhones(body.phones, deps.phonePolicy) : undefined;
+      if (body.pin) assertPinAllowed(body.pin, { ...(await users.get(name))?.phones, ...phones });
       const pinHash = body.pin ? await hashSecret(body.pin) : body.pin;
       const updated = await users.update(name, (user) => ({
         ...user,
@@ -102,6 +116,7 @@ export function usersRoutes(deps: {
         updatedAt: clock.now(),
       }));
       if (!updated) throw notFound('user_not_found', 'No such user');
+      if (body.locked === false) await deps.guard.unlock(updated.username, 'api-key');
       return view(updated);
     });
 

@@ -48,7 +48,8 @@ export interface Config {
   pin: { minLength: number; maxLength: number };
   sendLimit: { count: number; windowSeconds: number };
   fraudBlockDays: number;
-  lockout: { threshold: number; minutes: number };
+  /** Escalating lockout: lock n lasts minutes * 2^(n-1); lock number `max` is hard; `decayHours` quiet resets. */
+  lockout: { threshold: number; minutes: number; max: number; decayHours: number };
   phones: { allowedCountries: string[]; defaultCountry: string };
   serviceName: string;
   mail: { smtpUrl: string | undefined; from: string };
@@ -197,7 +198,12 @@ function resolveConfig(raw: RawConfig): Config {
     pin: { minLength: raw.PIN_MIN_LENGTH, maxLength: raw.PIN_MAX_LENGTH },
     sendLimit: { count: raw.SEND_LIMIT, windowSeconds: raw.SEND_LIMIT_WINDOW_SECONDS },
     fraudBlockDays: raw.FRAUD_BLOCK_DAYS,
-    lockout: { threshold: raw.LOCKOUT_THRESHOLD, minutes: raw.LOCKOUT_MINUTES },
+    lockout: {
+      threshold: raw.LOCKOUT_THRESHOLD,
+      minutes: raw.LOCKOUT_MINUTES,
+      max: raw.LOCKOUT_MAX,
+      decayHours: raw.LOCKOUT_DECAY_HOURS,
+    },
     phones: {
       allowedCountries: raw.ALLOWED_COUNTRIES.map((c) => c.toUpperCase()),
       defaultCountry: raw.DEFAULT_COUNTRY,

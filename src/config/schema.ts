@@ -46,6 +46,8 @@ export const configSchema = z.object({
   FRAUD_BLOCK_DAYS: int(0, 3650, 90),
   LOCKOUT_THRESHOLD: int(1, 100, 10),
   LOCKOUT_MINUTES: int(1, 1440, 15),
+  LOCKOUT_MAX: int(1, 10, 5),
+  LOCKOUT_DECAY_HOURS: int(0, 8760, 24),
   ALLOWED_COUNTRIES: list.default([
     'US',
     'CA',

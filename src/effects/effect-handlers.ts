@@ -10,6 +10,7 @@ import { type Logger, maskPhone } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import { changeNotice } from '../mail/templates.js';
 import type { QuestionStore } from '../questions/index.js';
+import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
@@ -19,7 +20,7 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** What each effect does in the world. Each handler is safe to run again after a crash. */
 export function createEffectHandlers(deps: {
-  config: Pick<Config, 'publicUrl' | 'signalwire' | 'lockout' | 'serviceName'>;
+  config: Pick<Config, 'publicUrl' | 'signalwire' | 'serviceName'>;
   mailer: Mailer;
   questions: QuestionStore;
   carrier: () => MessagingCarrier;
@@ -28,6 +29,7 @@ export function createEffectHandlers(deps: {
   secrets: CodeSecrets;
   sms: SmsDirectory;
   users: UserStore;
+  guard: SecretGuard;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -129,10 +131,7 @@ export function createEffectHandlers(deps: {
       logger.warn({ user: effect.userId, days: effect.days, reason: effect.reason }, 'user blocked');
     },
     async recordOutcome(effect) {
-      await deps.users.recordOutcome(effect.userId, effect.outcome, {
-        threshold: config.lockout.threshold,
-        lockUntil: deps.clock.now() + config.lockout.minutes * 60_000,
-      });
+      await deps.guard.recordOutcome(effect.userId, effect.outcome);
     },
     async audit(effect, { flowId }) {
       await deps.audit.append({

@@ -1,18 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { pinProblem } from '../../flows/voice-call/pin-rules.js';
 import { renderHome, renderPinChange } from '../../web/portal/enrollment-pages.js';
 import { maskPhone } from '../log.js';
 import { changeNotice } from '../mail/templates.js';
+import { newPinProblem } from '../security/new-pin.js';
 import { hashSecret, verifySecret } from '../security/pin-hash.js';
-import type { User } from '../users/user.js';
+import { phoneNumbersOf, type User } from '../users/user.js';
 import { sendHtml } from './login.js';
 import {
   currentUser,
   formOf,
-  PIN_PROBLEMS,
   type PortalPagesDeps,
   pageBase,
-  phonesOf,
+  pinHint,
+  pinProblemText,
   verified,
   WizardFlows,
 } from './portal-pages.js';
@@ -76,33 +76,51 @@ export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       return sendHtml(
         reply,
         200,
-        renderPinChange(pageBase(request, config.serviceName), { errors: {}, askCurrent: !!user.pinHash }),
+        renderPinChange(pageBase(request, config.serviceName), {
+          errors: {},
+          askCurrent: !!user.pinHash,
+          pinHint: pinHint(config.pin),
+        }),
       );
     });
 
     // A PIN change needs the current PIN (or, for a user without one, the fresh verification of this session).
+    // The current PIN is checked through the secret guard: wrong ones count in the user's lockout.
     app.post('/manage/pin', { preHandler: verified }, async (request, reply) => {
       const user = await currentUser(users, request);
       const form = formOf(request);
       const errors: Record<string, string> = {};
-      if (user.pinHash && !(await verifySecret(form.currentPin ?? '', user.pinHash))) {
-        errors.currentPin = 'That is not your current PIN.';
+      let status = 400;
+      if (user.pinHash) {
+        const current = form.currentPin ?? '';
+        const pinHash = user.pinHash;
+        const checked = current
+          ? await deps.guard.check(user.username, 'pin', () => verifySecret(current, pinHash))
+          : null;
+        if (!checked) errors.currentPin = 'Enter your current PIN.';
+        else if (!checked.ok && checked.locked) {
+          status = 423;
+          errors.currentPin = 'Too many wrong PINs: your account is locked. Try again later.';
+        } else if (!checked.ok) errors.currentPin = 'That is not your current PIN.';
       }
       const pin = form.pin ?? '';
-      const problem = pinProblem(
-        pin,
-        { minLength: config.pin.minLength, maxLength: config.pin.maxLength },
-        phonesOf(user),
-      );
-      if (problem) errors.pin = PIN_PROBLEMS[problem];
-      else if (user.pinHash && (await verifySecret(pin, user.pinHash)))
-        errors.pin = 'The new PIN must differ from the old one.';
+      if (!errors.currentPin) {
+        const problem = await newPinProblem(pin, config.pin, phoneNumbersOf(user), {
+          pinHash: user.pinHash,
+          verify: verifySecret,
+        });
+        if (problem) errors.pin = pinProblemText(problem, config.pin);
+      }
       if (pin !== (form.pinConfirm ?? '')) errors.pinConfirm = 'The two PINs do not match.';
       if (Object.keys(errors).length > 0) {
         return sendHtml(
           reply,
-          400,
-          renderPinChange(pageBase(request, config.serviceName), { errors, askCurrent: !!user.pinHash }),
+          status,
+          renderPinChange(pageBase(request, config.serviceName), {
+            errors,
+            askCurrent: !!user.pinHash,
+            pinHint: pinHint(config.pin),
+          }),
         );
       }
       const pinHash = await hashSecret(pin);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnrollMethod } from '../../flows/enrollment/machine.js';
-import { pinProblem } from '../../flows/voice-call/pin-rules.js';
+import { pinProblem } from '../../flows/pin-policy.js';
 import {
   renderChooseMethod,
   renderDetails,
@@ -17,17 +17,17 @@ import {
   validateQuestionAnswers,
 } from '../questions/index.js';
 import { hashSecret } from '../security/pin-hash.js';
-import type { User } from '../users/user.js';
+import { phoneNumbersOf, type User } from '../users/user.js';
 import { sendHtml } from './login.js';
 import {
   currentUser,
   type Form,
   formOf,
   ignoreClosed,
-  PIN_PROBLEMS,
   type PortalPagesDeps,
   pageBase,
-  phonesOf,
+  pinHint,
+  pinProblemText,
   signedIn,
   WizardFlows,
   wizardContext,
@@ -192,6 +192,7 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
             errors: extra.errors ?? {},
             askPin: config.portal.requirePin || !!user.pinHash,
             pinOptional: !!user.pinHash && !isEnroll(flow),
+            pinHint: pinHint(config.pin),
             canGoBack: context().methods.length > 1,
             ...(extra.notice ? { notice: extra.notice } : {}),
           }),
@@ -281,13 +282,9 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
     const pin = form.pin ?? '';
     const askPin = config.portal.requirePin || !!user.pinHash;
     if (askPin && !(pinOptional && pin === '' && (form.pinConfirm ?? '') === '')) {
-      const numbers = [...phonesOf(user), ...Object.values(phones).filter((p): p is string => !!p)];
-      const problem = pinProblem(
-        pin,
-        { minLength: config.pin.minLength, maxLength: config.pin.maxLength },
-        numbers,
-      );
-      if (problem) errors.pin = PIN_PROBLEMS[problem];
+      const numbers = [...phoneNumbersOf(user), ...Object.values(phones).filter((p): p is string => !!p)];
+      const problem = pinProblem(pin, config.pin, numbers);
+      if (problem) errors.pin = pinProblemText(problem, config.pin);
       if (pin !== (form.pinConfirm ?? '')) errors.pinConfirm = 'The two PINs do not match.';
       return { phones, pin, errors };
     }

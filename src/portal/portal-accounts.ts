@@ -5,7 +5,7 @@ import type { Directory, DirectoryUser } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import { normalizePhone } from '../phone/phone-number.js';
 import type { UserStore } from '../store/user-store.js';
-import type { User } from '../users/user.js';
+import { isBlocked, lockState, type User } from '../users/user.js';
 
 /**
  * After the password: a directory user the engine does not know yet is created from the directory's attributes
@@ -31,7 +31,7 @@ export function afterPortalLogin(deps: {
     }
     const standing = await deps.users.standing(user.username);
     const now = deps.clock.now();
-    if ((standing.blockedUntil ?? 0) > now || (standing.lockedUntil ?? 0) > now) return null;
+    if (isBlocked(standing, now) || lockState(standing, now).locked) return null;
     return user.enrolledAt ? '/verify' : '/setup';
   };
 }

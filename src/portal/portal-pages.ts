@@ -1,5 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import type { EnrollmentContext, EnrollmentInput } from '../../flows/enrollment/machine.js';
+import { translate } from '../../flows/i18n/index.js';
+import {
+  type PinPolicy,
+  type PinProblem,
+  pinLengthParams,
+  pinProblemMessage,
+} from '../../flows/pin-policy.js';
 import { enrollmentFlow } from '../../flows/registry.js';
 import type { PageBase } from '../../web/portal/enrollment-pages.js';
 import type { Clock } from '../clock.js';
@@ -10,6 +17,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { QuestionStore } from '../questions/index.js';
+import type { SecretGuard } from '../security/secret-guard.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
 import type { UserStore } from '../store/user-store.js';
@@ -26,6 +34,7 @@ export interface PortalPagesDeps {
   questions: QuestionStore;
   mailer: Mailer;
   audit: AuditLog;
+  guard: SecretGuard;
   limiter: RateLimiter;
   clock: Clock;
   logger: Logger;
@@ -95,12 +104,14 @@ export function wizardContext(flow: FlowRecord): EnrollmentContext {
   return (flow.snapshot as { context: EnrollmentContext }).context;
 }
 
-export const PIN_PROBLEMS = {
-  length: 'A PIN has 4 to 8 digits.',
-  'not-digits': 'A PIN has digits only.',
-  trivial: 'That PIN is too easy to guess.',
-  'phone-digits': 'A PIN must not be part of your phone number.',
-} as const;
+/** The portal's pages are in English for now; the words come from the PIN policy's catalogue entries. */
+export function pinProblemText(problem: PinProblem, policy: PinPolicy): string {
+  return pinProblemMessage('en', problem, policy);
+}
+
+export function pinHint(policy: PinPolicy): string {
+  return translate('en', 'pin.hint', pinLengthParams(policy));
+}
 
 export function formOf(request: FastifyRequest): Form {
   const body = request.body;
@@ -110,10 +121,6 @@ export function formOf(request: FastifyRequest): Form {
     if (typeof value === 'string' && value.length <= 1000) out[key] = value;
   }
   return out;
-}
-
-export function phonesOf(user: User): string[] {
-  return [user.phones.primary, user.phones.backup, user.phones.mobile].filter((p): p is string => !!p);
 }
 
 export function ignoreClosed(error: unknown) {

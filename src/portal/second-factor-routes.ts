@@ -91,25 +91,37 @@ export function secondFactorRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       );
       const stored = (await deps.questions.load(user.username)) ?? [];
       const expected = (await deps.questions.pickChallenge(user.username, CHALLENGE_SIZE)) ?? [];
-      let right = allowed && expected.length === CHALLENGE_SIZE;
-      for (let i = 0; i < CHALLENGE_SIZE; i += 1) {
-        const id = form[`question${i}`] ?? '';
-        // Always hash every answer, so a refusal takes as long as an acceptance.
-        const ok = await verifyAnswer(id, form[`answer${i}`] ?? '', stored);
-        right = right && ok && id === expected[i];
-      }
-      if (!right) {
-        deps.logger.info({ user: user.username, limited: !allowed }, 'portal: security questions refused');
+      // Wrong answers count in the user's lockout, like wrong PINs and failed verifications.
+      const checked = allowed
+        ? await deps.guard.check(user.username, 'security-answer', async () => {
+            let right = expected.length === CHALLENGE_SIZE;
+            for (let i = 0; i < CHALLENGE_SIZE; i += 1) {
+              const id = form[`question${i}`] ?? '';
+              // Always hash every answer, so a refusal takes as long as an acceptance.
+              const ok = await verifyAnswer(id, form[`answer${i}`] ?? '', stored);
+              right = right && ok && id === expected[i];
+            }
+            return right;
+          })
+        : null;
+      if (!checked?.ok) {
+        const locked = checked?.locked === true;
+        deps.logger.info(
+          { user: user.username, limited: !allowed, locked },
+          'portal: security questions refused',
+        );
         const questions = expected.map((id) => ({
           id,
           text: questionText(DEFAULT_QUESTION_CATALOG, id, user.language),
         }));
-        const error = allowed
-          ? 'Those answers are not right.'
-          : 'Too many tries. Use your phone, or try again later.';
+        const error = locked
+          ? 'Too many failed attempts: your account is locked. Try again later.'
+          : checked
+            ? 'Those answers are not right.'
+            : 'Too many tries. Use your phone, or try again later.';
         return sendHtml(
           reply,
-          401,
+          locked ? 423 : 401,
           renderQuestionChallenge(pageBase(request, config.serviceName), { questions, error }),
         );
       }

@@ -1,14 +1,42 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../engine/keys.js';
 import { type User, type UserStanding, usernameKey } from '../users/user.js';
+import { LOCKOUT_SCRIPT } from './lockout-script.js';
 
 const MAX_OPTIMISTIC_RETRIES = 10;
+
+/** The escalating lockout's settings (see `LOCKOUT_SCRIPT`). */
+export interface LockoutPolicy {
+  threshold: number;
+  firstLockMs: number;
+  /** The lock of this level (1-based) is a hard lock. */
+  hardLockAt: number;
+  /** A quiet period this long (no failure, no lock) returns the level to 0; 0 never does. */
+  quietMs: number;
+}
+
+export type LockoutVerdict = 'counted' | 'locked-now' | 'hard-now' | 'blocked' | 'hard' | 'locked' | 'ok';
+
+export interface LockoutResult {
+  verdict: LockoutVerdict;
+  level: number;
+  lockedUntil: number | null;
+  failures: number;
+}
+
+type LockoutCommand = (
+  key: string,
+  ...args: (string | number)[]
+) => Promise<[string, number, number, number]>;
 
 export class UserStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    // defineCommand sends EVALSHA and falls back to EVAL once after a Redis restart flushed the script cache.
+    if (!('mfaLockout' in redis)) redis.defineCommand('mfaLockout', { numberOfKeys: 1, lua: LOCKOUT_SCRIPT });
+  }
 
   private key(username: string) {
     return this.keys.user(encodeURIComponent(usernameKey(username)));
@@ -63,7 +91,9 @@ export class UserStore {
     const num = (v: string | undefined) => (v ? Number(v) : null);
     return {
       failures: Number(raw.failures ?? 0),
+      lockLevel: Number(raw.lockLevel ?? 0),
       lockedUntil: num(raw.lockedUntil),
+      hardLockedAt: num(raw.hardLockedAt),
       blockedUntil: num(raw.blockedUntil),
       blockReason: raw.blockReason ?? null,
     };
@@ -83,20 +113,42 @@ export class UserStore {
     );
   }
 
-  /** Counts consecutive failures; locks when the threshold is reached. Success resets the count. */
-  async recordOutcome(
+  /**
+   * One change to the lockout, atomically: `reserve` refuses when locked or blocked, else counts the attempt as
+   * a failure until `settle` says it was right; `failure` and `success` are verdicts of whole verifications.
+   */
+  async lockout(
     username: string,
-    outcome: 'success' | 'failure',
-    lockout: { threshold: number; lockUntil: number },
-  ): Promise<void> {
-    const key = this.standingKey(username);
-    if (outcome === 'success') {
-      await this.redis.hdel(key, 'failures', 'lockedUntil');
-      return;
-    }
-    const failures = await this.redis.hincrby(key, 'failures', 1);
-    if (failures >= lockout.threshold) {
-      await this.redis.multi().hset(key, 'lockedUntil', lockout.lockUntil).hset(key, 'failures', 0).exec();
-    }
+    op: 'reserve' | 'settle' | 'failure' | 'success',
+    policy: LockoutPolicy,
+    at: { now: number; token?: string; right?: boolean },
+  ): Promise<LockoutResult> {
+    const command = (this.redis as unknown as { mfaLockout: LockoutCommand }).mfaLockout;
+    const [verdict, level, lockedUntil, failures] = await command.call(
+      this.redis,
+      this.standingKey(username),
+      op,
+      at.now,
+      policy.threshold,
+      policy.firstLockMs,
+      policy.hardLockAt,
+      policy.quietMs,
+      at.token ?? '',
+      at.right ? '1' : '0',
+    );
+    return { verdict: verdict as LockoutVerdict, level, lockedUntil: lockedUntil || null, failures };
+  }
+
+  /** Lifts any lock, timed or hard, and forgets the escalation (an administrator's unlock). */
+  async clearLock(username: string): Promise<void> {
+    await this.redis.hdel(
+      this.standingKey(username),
+      'failures',
+      'lockLevel',
+      'lockedUntil',
+      'hardLockedAt',
+      'lockToken',
+      'lastFailureAt',
+    );
   }
 }

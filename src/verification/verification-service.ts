@@ -8,6 +8,7 @@ import type { FlowEngine } from '../engine/engine.js';
 import { newFlowId } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
 import { AppError, badRequest, conflict, notFound, tooMany } from '../errors.js';
+import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
@@ -25,6 +26,7 @@ export interface VerificationDeps {
   sms: SmsDirectory;
   limiter: RateLimiter;
   secrets: CodeSecrets;
+  guard: SecretGuard;
   clock: Clock;
   voice: VoiceCalls;
 }
@@ -42,7 +44,7 @@ export class VerificationService {
   }): Promise<VerificationView & { code?: string }> {
     const user = await this.deps.users.get(request.username);
     if (!user) throw notFound('user_not_found', 'No such user');
-    await this.assertInGoodStanding(user);
+    await this.deps.guard.assertMayTry(user.username);
     const method = request.method ?? user.method;
     const purpose = request.purpose ?? 'api';
     if (method === 'voice') return this.startVoice(user, purpose);
@@ -69,7 +71,7 @@ export class VerificationService {
   }): Promise<VerificationView & { code?: string }> {
     const stored = await this.deps.users.get(request.username);
     if (!stored) throw notFound('user_not_found', 'No such user');
-    await this.assertInGoodStanding(stored);
+    await this.deps.guard.assertMayTry(stored.username);
     const user: User = {
       ...stored,
       phones: request.phones,
@@ -205,17 +207,6 @@ export class VerificationService {
     if (flow.status !== 'pending')
       throw conflict('verification_closed', `The verification is already ${flow.status}`);
     return flow;
-  }
-
-  private async assertInGoodStanding(user: User): Promise<void> {
-    const standing = await this.deps.users.standing(user.username);
-    const now = this.deps.clock.now();
-    if (standing.blockedUntil !== null && standing.blockedUntil > now) {
-      throw new AppError(403, 'user_blocked', 'The user is blocked');
-    }
-    if (standing.lockedUntil !== null && standing.lockedUntil > now) {
-      throw new AppError(423, 'user_locked', 'Too many failed verifications; try again later');
-    }
   }
 
   private async assertSendAllowed(username: string, to: string): Promise<void> {

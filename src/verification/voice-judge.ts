@@ -1,8 +1,8 @@
 import type { DigitFacts, VoiceCallContext } from '../../flows/voice-call/machine.js';
-import { pinProblem } from '../../flows/voice-call/pin-rules.js';
+import { newPinProblem } from '../security/new-pin.js';
 import { hashSecret, verifySecret } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
-import type { User } from '../users/user.js';
+import { phoneNumbersOf, type User } from '../users/user.js';
 
 const FRAUD = '0';
 
@@ -24,17 +24,13 @@ export async function judgeDigits(
       return { result: (await isRightAnswer(context, digits, user, secrets)) ? 'correct' : 'wrong' };
     case 'newPin': {
       if (digits === '') return { result: 'none' };
-      const phones = user
-        ? [user.phones.primary, user.phones.backup, user.phones.mobile].filter((p): p is string => !!p)
-        : [];
-      const problem = pinProblem(
+      const problem = await newPinProblem(
         digits,
         { minLength: context.pinLength.min, maxLength: context.pinLength.max },
-        phones,
+        user ? phoneNumbersOf(user) : [],
+        { pinHash: user?.pinHash ?? null, verify: verifySecret },
       );
       if (problem) return { result: 'weak', problem };
-      if (user?.pinHash && (await verifySecret(digits, user.pinHash)))
-        return { result: 'weak', problem: 'same-as-old' };
       return { result: 'accepted', pinHash: await hashSecret(digits) };
     }
     case 'confirmPin': {

@@ -8,7 +8,6 @@ import {
   type VoiceCallInput,
   voiceCallMachine,
 } from '../../flows/voice-call/machine.js';
-import { pinProblem } from '../../flows/voice-call/pin-rules.js';
 import { promptFor } from '../../flows/voice-call/prompts.js';
 import { toEffects } from '../../src/engine/engine.js';
 
@@ -269,7 +268,7 @@ describe('voice-call machine: behaviour', () => {
       keys({ result: 'weak', problem: 'phone-digits' }),
     ]);
     expect(promptFor(snapshot.value, snapshot.context, 10).lines).toEqual([
-      { key: 'voice.problem.weak:phone-digits', params: { min: 4, max: 8 } },
+      { key: 'pin.problem.phone-digits', params: { min: 4, max: 8 } },
       { key: 'voice.new-pin', params: { min: 4, max: 8 } },
     ]);
   });
@@ -357,24 +356,5 @@ describe('voice-call machine: behaviour', () => {
       maxDigits: 1,
       timeoutSec: 10,
     });
-  });
-});
-
-describe('PIN rules', () => {
-  const policy = { minLength: 4, maxLength: 8 };
-  it.each([
-    ['123', 'length'],
-    ['123456789', 'length'],
-    ['1111', 'trivial'],
-    ['1234', 'trivial'],
-    ['9876', 'trivial'],
-    ['7890', 'trivial'],
-    ['1212', 'trivial'],
-    ['0147', 'phone-digits'],
-    ['12a4', 'not-digits'],
-    ['4821', null],
-    ['93715', null],
-  ])('%s -> %s', (pin, problem) => {
-    expect(pinProblem(pin, policy, ['+12025550147'])).toBe(problem);
   });
 });

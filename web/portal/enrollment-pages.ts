@@ -55,6 +55,8 @@ export interface DetailsData {
   errors: Record<string, string>;
   askPin: boolean;
   pinOptional: boolean;
+  /** What a PIN must be, from the configured policy. */
+  pinHint: string;
   canGoBack: boolean;
   notice?: string;
 }
@@ -78,7 +80,7 @@ ${textField({ id: 'backup', label: 'Backup phone (optional)', type: 'tel', value
           inputmode: 'tel',
         });
   const pinFields = data.askPin
-    ? html`${textField({ id: 'pin', label: data.pinOptional ? 'New PIN (optional: keep your PIN)' : 'PIN', type: 'password', error: errors.pin, hint: '4 to 8 digits, not easy to guess.', required: !data.pinOptional, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}
+    ? html`${textField({ id: 'pin', label: data.pinOptional ? 'New PIN (optional: keep your PIN)' : 'PIN', type: 'password', error: errors.pin, hint: data.pinHint, required: !data.pinOptional, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}
 ${textField({ id: 'pinConfirm', label: 'Confirm PIN', type: 'password', error: errors.pinConfirm, required: !data.pinOptional, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}`
     : '';
   const button = data.method === 'voice' ? 'Call Me Now to Authenticate' : 'Text Me Now to Authenticate';
@@ -273,7 +275,7 @@ ${data.allow.questions ? html`<li>${action('/manage/questions', 'Change security
 
 export function renderPinChange(
   base: PageBase,
-  data: { errors: Record<string, string>; askCurrent: boolean },
+  data: { errors: Record<string, string>; askCurrent: boolean; pinHint: string },
 ): string {
   return page(
     base,
@@ -282,7 +284,7 @@ export function renderPinChange(
 <form method="post" action="/manage/pin" class="stacked-form" novalidate>
 ${csrfInput(base.account.csrfToken)}
 ${data.askCurrent ? textField({ id: 'currentPin', label: 'Current PIN', type: 'password', error: data.errors.currentPin, required: true, inputmode: 'numeric', autocomplete: 'current-password', maxlength: 12 }) : ''}
-${textField({ id: 'pin', label: 'New PIN', type: 'password', error: data.errors.pin, hint: '4 to 8 digits, not easy to guess.', required: true, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}
+${textField({ id: 'pin', label: 'New PIN', type: 'password', error: data.errors.pin, hint: data.pinHint, required: true, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}
 ${textField({ id: 'pinConfirm', label: 'Confirm new PIN', type: 'password', error: data.errors.pinConfirm, required: true, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}
 <button type="submit" class="button">Change PIN</button>
 </form>

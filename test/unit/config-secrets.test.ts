@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+
+const keys = { API_KEY: 'k'.repeat(20), SIGNING_KEY: 's'.repeat(20), SECRET_KEY: 'x'.repeat(20) };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ ...keys, ...env });
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe('lockout settings', () => {
+  it('escalate by default: 10 failures, 15 minutes doubling, the 5th lock hard, forgotten after 24 quiet hours', () => {
+    expect(loadConfig({ ...keys }).lockout).toEqual({ threshold: 10, minutes: 15, max: 5, decayHours: 24 });
+  });
+
+  it('keep LOCKOUT_MAX within 1-10 and LOCKOUT_DECAY_HOURS within 0-8760', () => {
+    expect(loadConfig({ ...keys, LOCKOUT_MAX: '1', LOCKOUT_DECAY_HOURS: '0' }).lockout).toMatchObject({
+      max: 1,
+      decayHours: 0,
+    });
+    expect(problemsOf({ LOCKOUT_MAX: '0' })).toEqual([expect.stringMatching(/^LOCKOUT_MAX/)]);
+    expect(problemsOf({ LOCKOUT_MAX: '11' })).toEqual([expect.stringMatching(/^LOCKOUT_MAX/)]);
+    expect(problemsOf({ LOCKOUT_DECAY_HOURS: '-1' })).toEqual([
+      expect.stringMatching(/^LOCKOUT_DECAY_HOURS/),
+    ]);
+  });
+});
