@@ -67,7 +67,7 @@ describe('users API', () => {
     const bad = await t.api('/api/v1/users', { body: { username: 'x', pin: '12', method: 'fax', extra: 1 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_request');
-    expect(bad.body.error.message).toContain('pin: must be 4 to 8 digits');
+    expect(bad.body.error.message).toContain('pin: A PIN has 4 to 8 digits.');
     expect(bad.body.error.message).toContain('method: Invalid option');
     const premium = await t.api('/api/v1/users', {
       body: { username: 'p', phones: { mobile: '+19005551234' } },
