@@ -5,11 +5,15 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from 'fastify';
+import { useZodSchemas } from './api/api-schemas.js';
 import type { bearerAuth } from './api/bearer-auth.js';
 import { installErrorHandler } from './api/error-handler.js';
+import { registerOpenApi } from './api/openapi.js';
 import type { Config } from './config/load-config.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
 import type { Logger } from './log.js';
+
+const API_VERSION = '1';
 
 /**
  * The HTTP shell: limits, parsers, error shape, security headers. Routes are plugins handed in by the runtime,
@@ -40,8 +44,10 @@ export async function buildApp(
     reply.header('x-frame-options', 'DENY');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
+  await registerOpenApi(app, API_VERSION);
   for (const plugin of plugins.public) await app.register(plugin);
   await app.register(async (scope) => {
+    useZodSchemas(scope);
     scope.addHook('onRequest', plugins.authenticated.auth);
     for (const plugin of plugins.authenticated.routes) await scope.register(plugin);
   });

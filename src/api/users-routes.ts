@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LANGUAGES } from '../../flows/i18n/index.js';
 import { type PinPolicy, type PinProblem, pinProblem, pinProblemMessage } from '../../flows/pin-policy.js';
@@ -9,7 +10,7 @@ import { hashSecret } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { UserStore } from '../store/user-store.js';
 import { METHODS, phoneNumbersOf, publicUser, type User } from '../users/user.js';
-import { parseOr400 } from './parse.js';
+import { errorResponses, userViewSchema } from './api-schemas.js';
 import { normalizePhones, type PhoneFields, phonesSchema } from './phone-fields.js';
 
 const username = z
@@ -41,6 +42,8 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const params = z.object({ username });
+const usersPage = z.object({ users: z.array(z.string()), offset: z.number().int() }).meta({ id: 'UserList' });
+const tags = ['users'];
 
 /** Admin CRUD for users. PINs go in, never out: responses say only whether a PIN is set. */
 export function usersRoutes(deps: {
@@ -66,72 +69,129 @@ export function usersRoutes(deps: {
     if (problem) throw badRequest('invalid_request', `pin: ${pinText(problem)}`);
   };
 
-  return async (app) => {
-    app.post('/api/v1/users', async (request, reply) => {
-      const body = parseOr400(create, request.body);
-      const now = clock.now();
-      const phones = normalizePhones(body.phones ?? {}, deps.phonePolicy);
-      assertPinAllowed(body.pin, phones);
-      const user: User = {
-        username: body.username,
-        displayName: body.displayName ?? body.username,
-        email: body.email ?? '',
-        phones,
-        method: body.method ?? 'sms',
-        language: body.language ?? deps.defaults.language,
-        pinHash: body.pin ? await hashSecret(body.pin) : null,
-        // A PIN an administrator chose is known to someone else: the user changes it at first use.
-        pinMustChange: body.pin ? (body.pinMustChange ?? true) : false,
-        createdAt: now,
-        updatedAt: now,
-      };
-      if (!(await users.create(user))) throw conflict('user_exists', 'A user with this username exists');
-      return reply.code(201).send(await view(user));
-    });
+  return async (scope) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
+    app.post(
+      '/api/v1/users',
+      {
+        schema: {
+          tags,
+          summary: 'Create a user',
+          body: create,
+          response: { 201: userViewSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const now = clock.now();
+        const phones = normalizePhones(body.phones ?? {}, deps.phonePolicy);
+        assertPinAllowed(body.pin, phones);
+        const user: User = {
+          username: body.username,
+          displayName: body.displayName ?? body.username,
+          email: body.email ?? '',
+          phones,
+          method: body.method ?? 'sms',
+          language: body.language ?? deps.defaults.language,
+          pinHash: body.pin ? await hashSecret(body.pin) : null,
+          // A PIN an administrator chose is known to someone else: the user changes it at first use.
+          pinMustChange: body.pin ? (body.pinMustChange ?? true) : false,
+          createdAt: now,
+          updatedAt: now,
+        };
+        if (!(await users.create(user))) throw conflict('user_exists', 'A user with this username exists');
+        return reply.code(201).send(await view(user));
+      },
+    );
 
-    app.get('/api/v1/users', async (request) => {
-      const query = parseOr400(listQuery, request.query);
-      return { users: await users.list(query.offset, query.limit), offset: query.offset };
-    });
+    app.get(
+      '/api/v1/users',
+      {
+        schema: {
+          tags,
+          summary: 'List usernames',
+          querystring: listQuery,
+          response: { 200: usersPage, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const query = request.query;
+        return { users: await users.list(query.offset, query.limit), offset: query.offset };
+      },
+    );
 
-    app.get('/api/v1/users/:username', async (request) => {
-      const { username: name } = parseOr400(params, request.params);
-      const user = await users.get(name);
-      if (!user) throw notFound('user_not_found', 'No such user');
-      return view(user);
-    });
+    app.get(
+      '/api/v1/users/:username',
+      {
+        schema: {
+          tags,
+          summary: 'Read a user (never its PIN)',
+          params,
+          response: { 200: userViewSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { username: name } = request.params;
+        const user = await users.get(name);
+        if (!user) throw notFound('user_not_found', 'No such user');
+        return view(user);
+      },
+    );
 
-    app.patch('/api/v1/users/:username', async (request) => {
-      const { username: name } = parseOr400(params, request.params);
-      const body = parseOr400(patch, request.body);
-      const phones = body.phones ? normalizePhones(body.phones, deps.phonePolicy) : undefined;
-      if (body.pin) assertPinAllowed(body.pin, { ...(await users.get(name))?.phones, ...phones });
-      const pinHash = body.pin ? await hashSecret(body.pin) : body.pin;
-      const updated = await users.update(name, (user) => ({
-        ...user,
-        ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
-        ...(body.email !== undefined ? { email: body.email } : {}),
-        ...(phones ? { phones: { ...user.phones, ...phones } } : {}),
-        ...(body.method ? { method: body.method } : {}),
-        ...(body.language ? { language: body.language } : {}),
-        ...(pinHash !== undefined
-          ? { pinHash, pinMustChange: pinHash ? (body.pinMustChange ?? true) : false }
-          : {}),
-        ...(pinHash === undefined && body.pinMustChange !== undefined
-          ? { pinMustChange: body.pinMustChange }
-          : {}),
-        updatedAt: clock.now(),
-      }));
-      if (!updated) throw notFound('user_not_found', 'No such user');
-      if (body.locked === false) await deps.guard.unlock(updated.username, 'api-key');
-      return view(updated);
-    });
+    app.patch(
+      '/api/v1/users/:username',
+      {
+        schema: {
+          tags,
+          summary: 'Change a user; null clears a field, locked:false unlocks',
+          params,
+          body: patch,
+          response: { 200: userViewSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { username: name } = request.params;
+        const body = request.body;
+        const phones = body.phones ? normalizePhones(body.phones, deps.phonePolicy) : undefined;
+        if (body.pin) assertPinAllowed(body.pin, { ...(await users.get(name))?.phones, ...phones });
+        const pinHash = body.pin ? await hashSecret(body.pin) : body.pin;
+        const updated = await users.update(name, (user) => ({
+          ...user,
+          ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
+          ...(body.email !== undefined ? { email: body.email } : {}),
+          ...(phones ? { phones: { ...user.phones, ...phones } } : {}),
+          ...(body.method ? { method: body.method } : {}),
+          ...(body.language ? { language: body.language } : {}),
+          ...(pinHash !== undefined
+            ? { pinHash, pinMustChange: pinHash ? (body.pinMustChange ?? true) : false }
+            : {}),
+          ...(pinHash === undefined && body.pinMustChange !== undefined
+            ? { pinMustChange: body.pinMustChange }
+            : {}),
+          updatedAt: clock.now(),
+        }));
+        if (!updated) throw notFound('user_not_found', 'No such user');
+        if (body.locked === false) await deps.guard.unlock(updated.username, 'api-key');
+        return view(updated);
+      },
+    );
 
-    app.delete('/api/v1/users/:username', async (request, reply) => {
-      const { username: name } = parseOr400(params, request.params);
-      if (!(await users.delete(name))) throw notFound('user_not_found', 'No such user');
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/api/v1/users/:username',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a user',
+          params,
+          response: { 204: z.null().describe('deleted'), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { username: name } = request.params;
+        if (!(await users.delete(name))) throw notFound('user_not_found', 'No such user');
+        return reply.code(204).send(null);
+      },
+    );
   };
 }
 
