@@ -9,8 +9,12 @@ type EffectAction<T extends EffectType> = (
 /** Effects run outside the machine: the engine reads them back from the actions a transition returns. */
 const declared = (_: unknown, _params: unknown) => {};
 
-/** The effects every verification flow (SMS, voice) uses: timers, fraud blocks, the outcome and the audit. */
+/**
+ * The effects every verification flow (SMS, voice) uses: timers, fraud blocks, the outcome, the audit, and the
+ * verdict told to a parent flow (`notifyParent` in `child-flow.ts`).
+ */
 export const VERIFICATION_EFFECTS = [
+  'notifyParent',
   'scheduleTimer',
   'cancelTimer',
   'blockUser',

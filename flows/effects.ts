@@ -68,10 +68,21 @@ export interface SetPinEffect {
   pinHash: string;
 }
 
-/** Enrollment or self-management: the proven settings replace the user's old ones. */
+/** What a user looked like when a flow that will change her settings began. */
+export interface UserPrecondition {
+  enrolledAt: number | null;
+  updatedAt: number;
+}
+
+/**
+ * Enrollment or self-management: the proven settings replace the user's old ones. With `expect`, the write is a
+ * compare-and-set: it happens only while the user is still as the flow found her, and the flow is told the result
+ * (`SETTINGS_SAVED {ok}`), so a stale wizard never overrides settings made elsewhere.
+ */
 export interface UpdateUserEffect {
   type: 'updateUser';
   userId: string;
+  expect?: UserPrecondition;
   changes: {
     method?: 'sms' | 'voice' | 'push';
     phones?: {
@@ -92,14 +103,69 @@ export interface StoreQuestionsEffect {
   answers: { questionId: string; hash: string }[];
 }
 
-/** Tells the user by mail that a setting changed (never what it changed to). */
+export type SettingChange = 'enrollment' | 'phone' | 'pin' | 'method' | 'questions';
+
+/** Tells the user by mail which settings changed (never what they changed to). */
 export interface NotifyUserEffect {
   type: 'notifyUser';
   userId: string;
-  change: 'enrollment' | 'phone' | 'pin' | 'method' | 'questions';
+  changes: SettingChange[];
+}
+
+/** Ends the user's portal sessions, all but the one whose handle is `except` (the one that made the change). */
+export interface EndSessionsEffect {
+  type: 'endSessions';
+  userId: string;
+  except?: string;
+}
+
+/**
+ * A verification a parent flow starts as its child: of the user's stored settings, or of settings not saved yet
+ * (`prove`: the numbers and PIN typed in a wizard), checked against those instead.
+ */
+export interface VerificationChild {
+  kind: 'verification';
+  userId: string;
+  purpose: string;
+  /** Absent: the user's own method. */
+  method?: 'sms' | 'voice' | 'push';
+  prove?: {
+    phones: { primary?: string; extension?: string; backup?: string; mobile?: string };
+    pinHash: string | null;
+  };
+}
+
+/**
+ * Starts a child flow with a deterministic id (`childFlowId`), so a retried job finds it started. The child
+ * reports its verdict through `notifyParent`.
+ */
+export interface StartChildEffect {
+  type: 'startChild';
+  parentId: string;
+  childId: string;
+  child: VerificationChild;
+}
+
+/** A child's verdict, dispatched to its parent as `CHILD_DONE {childId, status, reason}`. */
+export interface NotifyParentEffect {
+  type: 'notifyParent';
+  parentId: string;
+  childId: string;
+  status: VerificationStatus;
+  reason?: string;
+}
+
+/** The parent no longer waits for this child: cancel it (a call stops ringing). */
+export interface CancelChildEffect {
+  type: 'cancelChild';
+  childId: string;
 }
 
 export type Effect =
+  | StartChildEffect
+  | NotifyParentEffect
+  | CancelChildEffect
+  | EndSessionsEffect
   | UpdateUserEffect
   | StoreQuestionsEffect
   | NotifyUserEffect
@@ -115,6 +181,10 @@ export type Effect =
 
 export type EffectType = Effect['type'];
 export const EFFECT_TYPES: readonly EffectType[] = [
+  'startChild',
+  'notifyParent',
+  'cancelChild',
+  'endSessions',
   'updateUser',
   'storeQuestions',
   'notifyUser',

@@ -5,6 +5,12 @@ import {
   ENROLLMENT_MACHINE_VERSION,
   enrollmentMachine,
 } from './enrollment/machine.js';
+import {
+  SECOND_FACTOR_MACHINE_ID,
+  SECOND_FACTOR_MACHINE_VERSION,
+  secondFactorMachine,
+} from './second-factor/machine.js';
+import { signInAwaitsChild } from './second-factor/view.js';
 import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
 import { VOICE_CALL_MACHINE_ID, VOICE_CALL_MACHINE_VERSION, voiceCallMachine } from './voice-call/machine.js';
 
@@ -14,6 +20,8 @@ export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
   machine: M;
   /** The verdict a snapshot stands for. */
   statusOf(snapshot: SnapshotFrom<M>): VerificationStatus;
+  /** A parent flow: whether this snapshot still waits for the child (`startChild` skips one it gave up on). */
+  awaitsChild?(snapshot: SnapshotFrom<M>, childId: string): boolean;
 }
 
 const stateStatus = (value: unknown): VerificationStatus => {
@@ -61,9 +69,18 @@ export const enrollmentFlow: FlowDefinition<typeof enrollmentMachine> = {
     snapshot.value === 'done' ? 'approved' : snapshot.value === 'canceled' ? 'canceled' : 'pending',
 };
 
+export const secondFactorFlow: FlowDefinition<typeof secondFactorMachine> = {
+  id: SECOND_FACTOR_MACHINE_ID,
+  version: SECOND_FACTOR_MACHINE_VERSION,
+  machine: secondFactorMachine,
+  statusOf: (snapshot) => (snapshot.hasTag('verified') ? 'approved' : 'pending'),
+  awaitsChild: signInAwaitsChild,
+};
+
 /** Every machine the engine can run, by id. */
 export const flowRegistry: ReadonlyMap<string, FlowDefinition> = new Map<string, FlowDefinition>([
   [smsOtpFlow.id, smsOtpFlow as unknown as FlowDefinition],
   [voiceCallFlow.id, voiceCallFlow as unknown as FlowDefinition],
   [enrollmentFlow.id, enrollmentFlow as unknown as FlowDefinition],
+  [secondFactorFlow.id, secondFactorFlow as unknown as FlowDefinition],
 ]);

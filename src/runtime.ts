@@ -25,6 +25,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/load-config.js';
 import type { Directory } from './directory/directory.js';
 import { createEffectHandlers } from './effects/effect-handlers.js';
+import { ChildFlows } from './engine/child-flows.js';
 import { type EngineHooks, FlowEngine } from './engine/engine.js';
 import { FlowStore } from './engine/flow-store.js';
 import { Keys } from './engine/keys.js';
@@ -194,6 +195,13 @@ export class Runtime {
       carrier: () => this.carrier,
       voice: () => this.voiceCarrier,
       engine: () => this.engine,
+      children: new ChildFlows({
+        engine: () => this.engine,
+        start: (child, link) => this.verifications.startChild(child, link),
+        clock: this.clock,
+        logger,
+      }),
+      sessions: this.portalSessions,
       mailer: this.mailer,
       questions: this.questions,
       secrets,

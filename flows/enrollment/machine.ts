@@ -1,6 +1,6 @@
 import { assign, not, setup } from 'xstate';
 import { effectActions } from '../effect-actions.js';
-import type { NotifyUserEffect } from '../effects.js';
+import type { SettingChange } from '../effects.js';
 
 export const ENROLLMENT_MACHINE_ID = 'enrollment';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -66,7 +66,7 @@ const saveProven = {
 };
 const notify = {
   type: 'notifyUser' as const,
-  params: ({ context }: Ctx) => ({ userId: context.userId, change: changeOf(context) }),
+  params: ({ context }: Ctx) => ({ userId: context.userId, changes: [changeOf(context)] }),
 };
 const audit = {
   type: 'audit' as const,
@@ -77,7 +77,7 @@ const audit = {
   }),
 };
 
-function changeOf(context: EnrollmentContext): NotifyUserEffect['change'] {
+function changeOf(context: EnrollmentContext): SettingChange {
   switch (context.purpose) {
     case 'enroll':
       return 'enrollment';

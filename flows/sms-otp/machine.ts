@@ -1,6 +1,7 @@
 import { and, assign, setup } from 'xstate';
+import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
-import type { SendSmsEffect } from '../effects.js';
+import type { SendSmsEffect, VerificationStatus } from '../effects.js';
 import type { Language, MessageKey } from '../i18n/index.js';
 
 export const SMS_OTP_MACHINE_ID = 'sms-otp';
@@ -25,9 +26,15 @@ export interface SmsOtpInput {
   nonce: string;
   codeDigest: string;
   timerToken: string;
+  /** Set when a parent flow started this one: the verdict is told to it. */
+  parent?: ParentLink | null;
+  /** A parent proving unsaved settings: the PIN to check instead of the stored one (judged outside; not in context). */
+  proofPinHash?: string | null;
 }
 
-export interface SmsOtpContext extends Omit<SmsOtpInput, 'at' | 'nonce' | 'codeDigest' | 'timerToken'> {
+export interface SmsOtpContext
+  extends Omit<SmsOtpInput, 'at' | 'nonce' | 'codeDigest' | 'timerToken' | 'parent' | 'proofPinHash'> {
+  parent: ParentLink | null;
   code: { nonce: string; digest: string; expiresAt: number };
   timerToken: string;
   attempts: number;
@@ -103,7 +110,7 @@ function codeMessage(context: SmsOtpContext): MessageKey {
   return context.pinRequired ? 'sms.code.reply-pin' : 'sms.code.reply';
 }
 
-export const smsOtpMachine = setup({
+const smsOtpSetup = setup({
   types: {} as { context: SmsOtpContext; events: SmsOtpEvent; input: SmsOtpInput },
   actions: {
     ...effectActions('sendSms', ...VERIFICATION_EFFECTS),
@@ -126,7 +133,13 @@ export const smsOtpMachine = setup({
     deliveryFailed: ({ event }) =>
       event.type === 'DELIVERY' && (event.status === 'failed' || event.status === 'undelivered'),
   },
-}).createMachine({
+});
+
+/** Tells the parent flow (when there is one) the verdict this state stands for. */
+const toParent = (status: VerificationStatus) =>
+  smsOtpSetup.enqueueActions(({ context, enqueue }) => tellParent(context, status, enqueue));
+
+export const smsOtpMachine = smsOtpSetup.createMachine({
   id: SMS_OTP_MACHINE_ID,
   context: ({ input }) => ({
     flowId: input.flowId,
@@ -141,6 +154,7 @@ export const smsOtpMachine = setup({
     maxAttempts: input.maxAttempts,
     maxSends: input.maxSends,
     fraudBlockDays: input.fraudBlockDays,
+    parent: input.parent ?? null,
     code: { nonce: input.nonce, digest: input.codeDigest, expiresAt: input.at + input.ttlMs },
     timerToken: input.timerToken,
     attempts: 0,
@@ -200,12 +214,12 @@ export const smsOtpMachine = setup({
     },
     // Not final: a late reply still gets the polite "expired" answer.
     expired: {
-      entry: assign({ reason: 'expired' }),
+      entry: [assign({ reason: 'expired' }), toParent('expired')],
       on: { REPLY: { guard: 'isAnswer', actions: textTo('sms.expired') } },
     },
     approved: {
       type: 'final',
-      entry: [stopExpiry, outcome('success')],
+      entry: [stopExpiry, outcome('success'), toParent('approved')],
     },
     failed: {
       type: 'final',
@@ -213,6 +227,7 @@ export const smsOtpMachine = setup({
         stopExpiry,
         assign({ reason: ({ context }) => context.reason ?? 'too-many-attempts' }),
         outcome('failure'),
+        toParent('failed'),
       ],
     },
     fraud: {
@@ -222,8 +237,9 @@ export const smsOtpMachine = setup({
         assign({ reason: 'reported-by-user' }),
         textTo('sms.fraud'),
         ...fraudReported('sms'),
+        toParent('fraud'),
       ],
     },
-    canceled: { type: 'final', entry: assign({ reason: 'canceled' }) },
+    canceled: { type: 'final', entry: [assign({ reason: 'canceled' }), toParent('canceled')] },
   },
 });

@@ -1,5 +1,7 @@
 import { and, assign, not, setup } from 'xstate';
+import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
+import type { VerificationStatus } from '../effects.js';
 import type { Language } from '../i18n/index.js';
 import type { PinProblem } from '../pin-policy.js';
 
@@ -34,11 +36,17 @@ export interface VoiceCallInput {
   /** Time and timer tokens come from outside: the machine stays pure. */
   at: number;
   timerToken: string;
+  /** Set when a parent flow started this one: the verdict is told to it. */
+  parent?: ParentLink | null;
+  /** A parent proving unsaved settings: the PIN to check instead of the stored one (judged outside; not in context). */
+  proofPinHash?: string | null;
 }
 
 export type Problem = 'wrong' | 'no-input' | 'mismatch' | `weak:${PinProblem}` | null;
 
-export interface VoiceCallContext extends Omit<VoiceCallInput, 'at' | 'timerToken'> {
+export interface VoiceCallContext
+  extends Omit<VoiceCallInput, 'at' | 'timerToken' | 'parent' | 'proofPinHash'> {
+  parent: ParentLink | null;
   leg: 'primary' | 'backup';
   callSid: string | null;
   /** Calls whose late events must be ignored (the primary leg after moving to the backup). */
@@ -187,6 +195,10 @@ const voiceCallSetup = setup({
   },
 });
 
+/** Tells the parent flow (when there is one) the verdict this state stands for. */
+const toParent = (status: VerificationStatus) =>
+  voiceCallSetup.enqueueActions(({ context, enqueue }) => tellParent(context, status, enqueue));
+
 /**
  * A ringing leg, primary or backup: answered by a person or by voicemail, ended before an answer (a foreign
  * call's end is ignored), not answered in time, or canceled.
@@ -217,9 +229,10 @@ const ringing = voiceCallSetup.createStateConfig({
 export const voiceCallMachine = voiceCallSetup.createMachine({
   id: VOICE_CALL_MACHINE_ID,
   context: ({ input }) => {
-    const { at: _at, timerToken, ...rest } = input;
+    const { at: _at, timerToken, parent, proofPinHash: _pin, ...rest } = input;
     return {
       ...rest,
+      parent: parent ?? null,
       leg: 'primary',
       callSid: null,
       ignoredCalls: [],
@@ -384,7 +397,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
     // Spoken verdicts: the prompt of these states says it and hangs up; the carrier then reports the end.
     verified: {
       type: 'final',
-      entry: [stopCallTimer, assign({ problem: null }), outcome('success')],
+      entry: [stopCallTimer, assign({ problem: null }), outcome('success'), toParent('approved')],
     },
     rejected: {
       type: 'final',
@@ -392,6 +405,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
         stopCallTimer,
         assign({ problem: null, reason: ({ context }) => context.reason ?? 'too-many-attempts' }),
         outcome('failure'),
+        toParent('failed'),
       ],
     },
     fraud: {
@@ -400,10 +414,11 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
         stopCallTimer,
         assign({ problem: null, reason: 'reported-by-user' }),
         ...fraudReported('voice'),
+        toParent('fraud'),
       ],
     },
-    failed: { type: 'final', entry: outcome('failure') },
-    canceled: { type: 'final', entry: assign({ reason: 'canceled' }) },
+    failed: { type: 'final', entry: [outcome('failure'), toParent('failed')] },
+    canceled: { type: 'final', entry: [assign({ reason: 'canceled' }), toParent('canceled')] },
   },
 });
 

@@ -4,17 +4,20 @@ import type { MessagingCarrier } from '../carriers/messaging-port.js';
 import type { VoiceCarrier } from '../carriers/voice-port.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
+import type { ChildFlows } from '../engine/child-flows.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { EffectHandlers } from '../engine/workers.js';
 import { type Logger, maskPhone } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import { changeNotice } from '../mail/templates.js';
+import type { PortalSessionStore } from '../portal/session-store.js';
 import type { QuestionStore } from '../questions/index.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
+import type { User } from '../users/user.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -26,6 +29,8 @@ export function createEffectHandlers(deps: {
   carrier: () => MessagingCarrier;
   voice: () => VoiceCarrier;
   engine: () => FlowEngine;
+  children: ChildFlows;
+  sessions: Pick<PortalSessionStore, 'endUserSessions'>;
   secrets: CodeSecrets;
   sms: SmsDirectory;
   users: UserStore;
@@ -92,20 +97,37 @@ export function createEffectHandlers(deps: {
       }));
       logger.info({ flowId, user: effect.userId, stored: updated !== null }, 'PIN changed by phone');
     },
-    async updateUser(effect, { flowId }) {
+    async updateUser(effect, { flowId, jobId }) {
       const { changes } = effect;
-      const updated = await deps.users.update(effect.userId, (user) => ({
+      const apply = (user: User): User => ({
         ...user,
         ...(changes.method ? { method: changes.method } : {}),
         ...(changes.phones ? { phones: withoutNulls({ ...user.phones, ...changes.phones }) } : {}),
         ...(changes.pinHash !== undefined ? { pinHash: changes.pinHash, pinMustChange: false } : {}),
         ...(changes.enrolled ? { enrolledAt: deps.clock.now() } : {}),
         updatedAt: deps.clock.now(),
-      }));
+      });
+      if (!effect.expect) {
+        const updated = await deps.users.update(effect.userId, apply);
+        logger.info(
+          { flowId, user: effect.userId, stored: updated !== null, fields: Object.keys(changes) },
+          'user settings changed',
+        );
+        return;
+      }
+      // Compare-and-set: only while she is as the flow found her; the flow hears which it was.
+      const result = await deps.users.updateIf(effect.userId, effect.expect, flowId, apply);
       logger.info(
-        { flowId, user: effect.userId, stored: updated !== null, fields: Object.keys(changes) },
-        'user settings changed',
+        { flowId, user: effect.userId, result, fields: Object.keys(changes) },
+        'user settings saved',
       );
+      await deps
+        .engine()
+        .dispatch(
+          flowId,
+          { type: 'SETTINGS_SAVED', ok: result === 'saved' },
+          { idempotencyKey: `settings-saved:${jobId}` },
+        );
     },
     async storeQuestions(effect, { flowId }) {
       await deps.questions.save(effect.userId, effect.answers);
@@ -116,20 +138,32 @@ export function createEffectHandlers(deps: {
       if (!user?.email) return;
       const mail = changeNotice(user.language, {
         displayName: user.displayName,
-        change: effect.change,
+        changes: effect.changes,
         at: new Date(deps.clock.now()),
         serviceName: config.serviceName,
       });
       const sent = await deps.mailer.send({ to: user.email, ...mail });
       logger.info(
-        { flowId, user: effect.userId, mailId: sent.id, change: effect.change },
+        { flowId, user: effect.userId, mailId: sent.id, changes: effect.changes },
         'change notice mailed',
       );
     },
     async blockUser(effect) {
       await deps.users.block(effect.userId, deps.clock.now() + effect.days * DAY_MS, effect.reason);
-      logger.warn({ user: effect.userId, days: effect.days, reason: effect.reason }, 'user blocked');
+      // A block (a fraud report among them) ends every portal session of the user.
+      const ended = await deps.sessions.endUserSessions(effect.userId);
+      logger.warn(
+        { user: effect.userId, days: effect.days, reason: effect.reason, sessionsEnded: ended },
+        'user blocked',
+      );
     },
+    async endSessions(effect, { flowId }) {
+      const ended = await deps.sessions.endUserSessions(effect.userId, effect.except);
+      logger.info({ flowId, user: effect.userId, sessionsEnded: ended }, 'other portal sessions ended');
+    },
+    startChild: (effect) => deps.children.start(effect),
+    notifyParent: (effect) => deps.children.notifyParent(effect),
+    cancelChild: (effect) => deps.children.cancel(effect),
     async recordOutcome(effect) {
       await deps.guard.recordOutcome(effect.userId, effect.outcome);
     },

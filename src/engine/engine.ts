@@ -15,6 +15,8 @@ export interface FlowEvent {
 
 export interface StartRequest {
   flowId?: string;
+  /** A child flow's parent: the machine gets `parent: {flowId}` in its input and tells it the verdict. */
+  parentId?: string;
   userId: string;
   purpose: string;
   method: string;
@@ -66,7 +68,11 @@ export class FlowEngine {
     const definition = this.definition(machineId);
     const flowId = request.flowId ?? newFlowId();
     const now = this.deps.clock.now();
-    const input = { ...request.input, flowId };
+    const input = {
+      ...request.input,
+      flowId,
+      ...(request.parentId ? { parent: { flowId: request.parentId } } : {}),
+    };
     const [snapshot, actions] = initialTransition(definition.machine, input);
     const effects = toEffects(actions);
     const persisted = definition.machine.getPersistedSnapshot(snapshot);
@@ -91,6 +97,7 @@ export class FlowEngine {
         purpose: request.purpose,
         method: request.method,
         input,
+        ...(request.parentId ? { parentId: request.parentId } : {}),
         createdAt: now,
         expiresAt: request.expiresAt,
       },
@@ -159,6 +166,15 @@ export class FlowEngine {
       return { flow: updated, changed: true, duplicate: false, effects };
     }
     throw new AppError(503, 'busy', 'The verification is busy; try again');
+  }
+
+  /** Whether the parent still waits for this child (a child the parent gave up on is not started). */
+  async awaitsChild(parentId: string, childId: string): Promise<boolean> {
+    const parent = await this.deps.store.load(parentId);
+    if (!parent) return false;
+    const definition = this.definitionFor(parent);
+    const snapshot = definition.machine.resolveState(parent.snapshot as never);
+    return definition.awaitsChild?.(snapshot, childId) ?? false;
   }
 
   async get(flowId: string): Promise<FlowRecord> {

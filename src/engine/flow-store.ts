@@ -14,6 +14,8 @@ export interface FlowRecord {
   purpose: string;
   method: string;
   input: unknown;
+  /** The flow that started this one as its child (it is told the verdict), or null. */
+  parentId: string | null;
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
@@ -37,7 +39,9 @@ export interface CommitRequest {
   effects: Effect[];
   now: number;
   idempotency?: { key: string; value: string };
-  create?: Omit<FlowRecord, 'id' | 'version' | 'snapshot' | 'status' | 'updatedAt'>;
+  create?: Omit<FlowRecord, 'id' | 'version' | 'snapshot' | 'status' | 'updatedAt' | 'parentId'> & {
+    parentId?: string;
+  };
 }
 
 export type CommitResult =
@@ -77,6 +81,7 @@ export class FlowStore {
       purpose: raw.purpose ?? '',
       method: raw.method ?? '',
       input: JSON.parse(raw.input ?? 'null'),
+      parentId: raw.parentId || null,
       createdAt: Number(raw.createdAt),
       updatedAt: Number(raw.updatedAt),
       expiresAt: Number(raw.expiresAt),

@@ -1,3 +1,4 @@
+import type { SettingChange } from '../../flows/effects.js';
 import type { Language } from '../../flows/i18n/index.js';
 import { maskPhone } from '../log.js';
 import type { Method } from '../users/user.js';
@@ -9,12 +10,12 @@ export interface MailContent {
   text: string;
 }
 
-/** `enrollment` as well, so the enrollment flow's `notifyUser` effect maps one to one. */
-export type SettingChange = 'enrollment' | 'phone' | 'pin' | 'method' | 'questions';
+export type { SettingChange };
 
 export interface ChangeNoticeParams {
   displayName: string;
-  change: SettingChange;
+  /** Every setting that changed (the flow's `notifyUser` effect lists them); at least one. */
+  changes: readonly SettingChange[];
   at: Date;
   serviceName: string;
 }
@@ -46,11 +47,14 @@ const CHANGES: Record<Language, Record<SettingChange, string>> = {
   },
 };
 
-/** Tells a user that a sign-in setting changed (never what it changed to). */
+/** Tells a user which sign-in settings changed, naming each (never what they changed to). */
 export function changeNotice(language: Language, params: ChangeNoticeParams): MailContent {
   const service = oneLine(params.serviceName, 80) || 'MFA';
   const name = oneLine(params.displayName, 100);
-  const change = CHANGES[language][params.change];
+  const listed = [...new Set(params.changes)];
+  if (listed.length === 0)
+    throw new MailError('mail_invalid_message', 'mail: a change notice names no change');
+  const change = listed.map((c) => CHANGES[language][c]).join('; ');
   const at = formatTime(params.at);
   if (language === 'es') {
     return {

@@ -143,7 +143,7 @@ export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
     if (!user.email) return;
     const mail = changeNotice(user.language, {
       displayName: user.displayName,
-      change,
+      changes: [change],
       at: new Date(deps.clock.now()),
       serviceName: config.serviceName,
     });

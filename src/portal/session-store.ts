@@ -9,11 +9,15 @@
  *   Redis yields no usable session id. Ids are never logged (this module logs nothing).
  * - `save` only writes a session that still exists, so a request that loaded a session before a logout in
  *   another tab cannot bring it back.
+ * - Signed-in sessions are indexed by user (`{tag}:portal:user-sessions:<username>`: each session's handle ->
+ *   its key), so a factor change, a block or a fraud report can end every other session of that user. The
+ *   handle is a random name that survives rotation (it is not an id: it opens nothing).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Keys } from '../engine/keys.js';
+import { usernameKey } from '../users/user.js';
 
 export type PortalStage = 'anonymous' | 'password' | 'verified';
 
@@ -21,6 +25,8 @@ export const PORTAL_STAGES: readonly PortalStage[] = ['anonymous', 'password', '
 
 export interface PortalSession {
   id: string;
+  /** Names the session across rotations, for ending the others (`endUserSessions`); not a credential. */
+  handle: string;
   username: string | null;
   stage: PortalStage;
   csrf: string;
@@ -92,6 +98,7 @@ export class PortalSessionStore {
     const now = this.clock.now();
     const session: PortalSession = {
       id: newSessionSecret(),
+      handle: newHandle(),
       username: changes.username ?? null,
       stage: changes.stage ?? 'anonymous',
       csrf: newSessionSecret(),
@@ -100,12 +107,9 @@ export class PortalSessionStore {
       data: { ...(changes.data ?? {}) },
     };
     const key = this.key(session.id);
-    await this.redis
-      .multi()
-      .hset(key, toFields(session))
-      .pexpire(key, this.ttl(session, now))
-      .exec()
-      .then(throwOnExecError);
+    const transaction = this.redis.multi().hset(key, toFields(session)).pexpire(key, this.ttl(session, now));
+    this.index(transaction, session, key);
+    await transaction.exec().then(throwOnExecError);
     return session;
   }
 
@@ -153,9 +157,12 @@ export class PortalSessionStore {
   async rotate(session: PortalSession, changes: PortalSessionChanges = {}): Promise<PortalSession> {
     const now = this.clock.now();
     const stage = changes.stage ?? session.stage;
+    const username = changes.username === undefined ? session.username : changes.username;
     const next: PortalSession = {
       id: newSessionSecret(),
-      username: changes.username === undefined ? session.username : changes.username,
+      // A sign-in (another user, or none before) is a new session for the index; a rotation keeps its name.
+      handle: username === session.username && session.handle ? session.handle : newHandle(),
+      username,
       stage,
       csrf: newSessionSecret(),
       createdAt: session.stage === 'anonymous' && stage !== 'anonymous' ? now : session.createdAt,
@@ -165,22 +172,56 @@ export class PortalSessionStore {
     const key = this.key(next.id);
     const transaction = this.redis.multi();
     if (isSessionIdShape(session.id)) transaction.del(this.key(session.id));
-    await transaction
-      .hset(key, toFields(next))
-      .pexpire(key, this.ttl(next, now))
-      .exec()
-      .then(throwOnExecError);
+    if (session.username !== null && next.handle !== session.handle)
+      transaction.hdel(this.userIndex(session.username), session.handle);
+    transaction.hset(key, toFields(next)).pexpire(key, this.ttl(next, now));
+    this.index(transaction, next, key);
+    await transaction.exec().then(throwOnExecError);
     return next;
   }
 
   async destroy(id: string): Promise<void> {
     if (!isSessionIdShape(id)) return;
-    await this.redis.del(this.key(id));
+    const key = this.key(id);
+    const [username, hasUser, handle] = await this.redis.hmget(key, 'username', 'hasUser', 'handle');
+    const transaction = this.redis.multi().del(key);
+    if (hasUser === '1' && typeof username === 'string' && handle) {
+      transaction.hdel(this.userIndex(username), handle);
+    }
+    await transaction.exec().then(throwOnExecError);
+  }
+
+  /**
+   * Ends every signed-in session of the user except the one named `exceptHandle` (the one that made a change);
+   * returns how many ended. Their cookies stop working at once.
+   */
+  async endUserSessions(username: string, exceptHandle?: string): Promise<number> {
+    const index = this.userIndex(username);
+    const entries = Object.entries(await this.redis.hgetall(index)).filter(([h]) => h !== exceptHandle);
+    if (entries.length === 0) return 0;
+    const transaction = this.redis.multi();
+    for (const [handle, key] of entries) transaction.del(key).hdel(index, handle);
+    const results = await transaction.exec();
+    throwOnExecError(results);
+    // Replies alternate DEL, HDEL: the DELs say which sessions still existed.
+    return (results ?? []).filter(([, reply], i) => i % 2 === 0 && reply === 1).length;
   }
 
   /** The Redis key of a session: a digest, so the key itself is not a usable session id. */
   key(id: string): string {
     return `${this.keys.tag}:portal:session:${createHash('sha256').update(id).digest('base64url')}`;
+  }
+
+  /** The index of a user's signed-in sessions: handle -> session key. */
+  private userIndex(username: string): string {
+    return `${this.keys.tag}:portal:user-sessions:${encodeURIComponent(usernameKey(username))}`;
+  }
+
+  /** Adds a signed-in session to its user's index, which lives as long as the newest session could. */
+  private index(transaction: ReturnType<Redis['multi']>, session: PortalSession, key: string): void {
+    if (session.username === null) return;
+    const index = this.userIndex(session.username);
+    transaction.hset(index, session.handle, key).pexpire(index, this.absoluteTimeoutMs);
   }
 
   private expired(session: PortalSession, now: number): boolean {
@@ -193,8 +234,11 @@ export class PortalSessionStore {
   }
 }
 
+const newHandle = () => randomBytes(12).toString('base64url');
+
 function toFields(session: PortalSession): Record<string, string> {
   return {
+    handle: session.handle,
     username: session.username ?? '',
     hasUser: session.username === null ? '0' : '1',
     stage: session.stage,
@@ -207,7 +251,7 @@ function toFields(session: PortalSession): Record<string, string> {
 
 /** Parses a stored hash; `null` for anything incomplete or malformed (never trusted half-way). */
 function fromFields(id: string, fields: Record<string, string>): PortalSession | null {
-  const { username, hasUser, stage, csrf, createdAt, lastSeenAt, data } = fields;
+  const { handle, username, hasUser, stage, csrf, createdAt, lastSeenAt, data } = fields;
   if (username === undefined || (hasUser !== '0' && hasUser !== '1')) return null;
   if (!PORTAL_STAGES.includes(stage as PortalStage)) return null;
   if (!isSessionIdShape(csrf)) return null;
@@ -228,6 +272,8 @@ function fromFields(id: string, fields: Record<string, string>): PortalSession |
   }
   return {
     id,
+    // Sessions stored before the index had no handle: they simply are not in it.
+    handle: handle ?? '',
     username: hasUser === '1' ? username : null,
     stage: stage as PortalStage,
     csrf,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { UserPrecondition } from '../../flows/effects.js';
 import type { Keys } from '../engine/keys.js';
 import { type User, type UserStanding, usernameKey } from '../users/user.js';
 import { LOCKOUT_SCRIPT } from './lockout-script.js';
@@ -59,6 +60,37 @@ export class UserStore {
 
   /** Applies `change` with optimistic locking; null when the user does not exist. */
   async update(username: string, change: (user: User) => User | Promise<User>): Promise<User | null> {
+    return this.optimistic(username, async (user) => {
+      const next = await change(user);
+      return { next, result: next };
+    });
+  }
+
+  /**
+   * Compare-and-set: applies `change` only while the user is still as `expected` says (her `enrolledAt` and
+   * `updatedAt`, read when the writer began), and stamps the write with `writer`. 'stale' when she changed in
+   * between (enrolled or changed elsewhere); a retry by the same writer finds its own stamp and answers 'saved'.
+   */
+  async updateIf(
+    username: string,
+    expected: UserPrecondition,
+    writer: string,
+    change: (user: User) => User,
+  ): Promise<'saved' | 'stale' | 'missing'> {
+    const outcome = await this.optimistic(username, async (user) => {
+      if (user.changedBy === writer) return { result: 'saved' as const };
+      if ((user.enrolledAt ?? null) !== expected.enrolledAt || user.updatedAt !== expected.updatedAt)
+        return { result: 'stale' as const };
+      return { next: { ...change(user), changedBy: writer }, result: 'saved' as const };
+    });
+    return outcome ?? 'missing';
+  }
+
+  /** WATCH, read, decide, MULTI/EXEC; again when another writer came between. Null when the user is absent. */
+  private async optimistic<T>(
+    username: string,
+    decide: (user: User) => Promise<{ next?: User; result: T }>,
+  ): Promise<T | null> {
     const key = this.key(username);
     for (let i = 0; i < MAX_OPTIMISTIC_RETRIES; i += 1) {
       const connection = this.redis.duplicate();
@@ -66,9 +98,9 @@ export class UserStore {
         await connection.watch(key);
         const raw = await connection.get(key);
         if (!raw) return null;
-        const next = await change(JSON.parse(raw) as User);
-        const result = await connection.multi().set(key, JSON.stringify(next)).exec();
-        if (result) return next;
+        const { next, result } = await decide(JSON.parse(raw) as User);
+        if (!next) return result;
+        if (await connection.multi().set(key, JSON.stringify(next)).exec()) return result;
       } finally {
         connection.disconnect();
       }

@@ -22,6 +22,8 @@ export interface User {
   pinMustChange: boolean;
   /** When the user finished enrollment in the portal (proved a method); absent before. */
   enrolledAt?: number;
+  /** The flow that last changed her settings by compare-and-set (so a retried write knows its own). */
+  changedBy?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -58,7 +60,7 @@ export function isBlocked(standing: UserStanding, now: number): boolean {
 }
 
 export function publicUser(user: User, standing: UserStanding, now: number) {
-  const { pinHash, createdAt, updatedAt, ...rest } = user;
+  const { pinHash, createdAt, updatedAt, changedBy: _by, ...rest } = user;
   const lock = lockState(standing, now);
   return {
     ...rest,

@@ -3,6 +3,7 @@ import type { FlowEngine } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
+import { answeringUser } from './answering-user.js';
 
 /** Verifications started to prove new settings carry this purpose prefix, then the enrollment flow's id. */
 export const PROOF_PURPOSE = 'enroll:';
@@ -18,7 +19,7 @@ export async function effectiveUser(
   users: UserStore,
   engine: FlowEngine,
 ): Promise<User | null> {
-  const user = await users.get(flow.userId);
+  const user = await answeringUser(flow, users);
   if (!user || !flow.purpose.startsWith(PROOF_PURPOSE)) return user;
   const enrollment = await engine.store.load(flow.purpose.slice(PROOF_PURPOSE.length));
   const pending = (enrollment?.snapshot as { context?: EnrollmentContext } | undefined)?.context?.pinHash;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { VerificationChild } from '../../flows/effects.js';
 import { smsOtpFlow } from '../../flows/registry.js';
 import type { SmsOtpContext, SmsOtpInput } from '../../flows/sms-otp/machine.js';
 import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
@@ -17,7 +18,7 @@ import type { Method, User } from '../users/user.js';
 import { judgeAnswer } from './answer-judge.js';
 import { effectiveUser, proofPurpose } from './effective-user.js';
 import { type VerificationView, verificationView } from './verification-view.js';
-import type { VoiceCalls } from './voice-calls.js';
+import type { FlowLink, VoiceCalls } from './voice-calls.js';
 
 export interface VerificationDeps {
   config: Pick<Config, 'otp' | 'sendLimit' | 'fraudBlockDays' | 'serviceName'>;
@@ -45,23 +46,39 @@ export class VerificationService {
     const user = await this.deps.users.get(request.username);
     if (!user) throw notFound('user_not_found', 'No such user');
     await this.deps.guard.assertMayTry(user.username);
-    const method = request.method ?? user.method;
-    const purpose = request.purpose ?? 'api';
-    if (method === 'voice') return this.startVoice(user, purpose);
-    if (method !== 'sms') {
-      throw new AppError(
-        422,
-        'method_not_available',
-        `The ${method} method is not available on this server yet`,
-      );
-    }
-    return this.startSms(user, purpose);
+    return this.startWith(user, request.method ?? user.method, {
+      flowId: newFlowId(),
+      purpose: request.purpose ?? 'api',
+    });
   }
 
   /**
-   * "Call Me Now" / "Text Me Now" in the portal: a verification to settings that are not saved yet (new phones,
-   * new PIN), answered against them, for the enrollment flow that will save them once proven.
+   * A verification a parent flow asked for (`startChild`): under the child's id, telling the parent its verdict.
+   * A proof of unsaved settings (the wizard's "Call Me Now" / "Text Me Now") calls or texts the new numbers and
+   * checks the new PIN, which travels in the child's own input; nothing is saved here.
    */
+  async startChild(child: VerificationChild, link: { childId: string; parentId: string }): Promise<void> {
+    const stored = await this.deps.users.get(child.userId);
+    if (!stored) throw notFound('user_not_found', 'No such user');
+    await this.deps.guard.assertMayTry(stored.username);
+    const proofPinHash = child.prove?.pinHash ?? null;
+    const user: User = child.prove
+      ? {
+          ...stored,
+          phones: child.prove.phones,
+          pinHash: proofPinHash ?? stored.pinHash,
+          pinMustChange: false,
+        }
+      : stored;
+    await this.startWith(user, child.method ?? user.method, {
+      flowId: link.childId,
+      purpose: child.purpose,
+      parentId: link.parentId,
+      ...(proofPinHash ? { proofPinHash } : {}),
+    });
+  }
+
+  /** The wizard's proof until it becomes a child flow (`startChild`): it goes with `effective-user.ts`. */
   async startProof(request: {
     username: string;
     method: 'sms' | 'voice';
@@ -78,18 +95,44 @@ export class VerificationService {
       pinHash: request.pinHash ?? stored.pinHash,
       pinMustChange: false,
     };
-    const purpose = proofPurpose(request.enrollmentFlowId);
-    return request.method === 'voice' ? this.startVoice(user, purpose) : this.startSms(user, purpose);
+    return this.startWith(user, request.method, {
+      flowId: newFlowId(),
+      purpose: proofPurpose(request.enrollmentFlowId),
+    });
   }
 
-  private async startVoice(user: User, purpose: string) {
+  /**
+   * The digits a voice verification in code mode asks for, shown on the screen that asked for it. A child's code
+   * is derived from its id (like a text's code from its nonce), so a page can show it without storing it.
+   */
+  screenCode(flowId: string): string | null {
+    return this.deps.voice.screenCode(flowId);
+  }
+
+  private async startWith(
+    user: User,
+    method: Method,
+    link: FlowLink,
+  ): Promise<VerificationView & { code?: string }> {
+    if (method === 'voice') return this.startVoice(user, link);
+    if (method !== 'sms') {
+      throw new AppError(
+        422,
+        'method_not_available',
+        `The ${method} method is not available on this server yet`,
+      );
+    }
+    return this.startSms(user, link);
+  }
+
+  private async startVoice(user: User, link: FlowLink) {
     const to = user.phones.primary ?? user.phones.mobile;
     if (to) await this.assertSendAllowed(user.username, to);
-    const { flow, code } = await this.deps.voice.start(user, newFlowId(), purpose);
+    const { flow, code } = await this.deps.voice.start(user, link);
     return { ...verificationView(flow), ...(code ? { code } : {}) };
   }
 
-  private async startSms(user: User, purpose: string): Promise<VerificationView> {
+  private async startSms(user: User, link: FlowLink): Promise<VerificationView> {
     const { clock } = this.deps;
     const method = 'sms';
     const to = user.phones.mobile ?? user.phones.primary;
@@ -99,7 +142,7 @@ export class VerificationService {
     await this.assertSendAllowed(user.username, to);
 
     const { otp } = this.deps.config;
-    const flowId = newFlowId();
+    const { flowId } = link;
     const nonce = this.deps.secrets.newNonce();
     const at = clock.now();
     const input: Omit<SmsOtpInput, 'flowId'> = {
@@ -118,11 +161,13 @@ export class VerificationService {
       nonce,
       codeDigest: this.codeDigest(flowId, nonce),
       timerToken: newToken(),
+      ...(link.proofPinHash ? { proofPinHash: link.proofPinHash } : {}),
     };
     const flow = await this.deps.engine.start(smsOtpFlow.id, {
       flowId,
+      ...(link.parentId ? { parentId: link.parentId } : {}),
       userId: user.username,
-      purpose,
+      purpose: link.purpose,
       method,
       expiresAt: at + otp.ttlSeconds * 1000,
       input,

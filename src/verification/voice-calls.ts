@@ -25,6 +25,17 @@ import { judgeDigits } from './voice-judge.js';
 const VOICE_LANGUAGE: Record<Language, VoiceLanguage> = { en: 'en-US', es: 'es-ES' };
 const newToken = () => randomBytes(9).toString('base64url');
 
+/** Where a new verification sits: its id and purpose, and for a child its parent and the PIN to check. */
+export interface FlowLink {
+  flowId: string;
+  purpose: string;
+  parentId?: string;
+  proofPinHash?: string;
+}
+
+/** A child's screen code is derived from its id with this label (an API start draws a random nonce). */
+const SCREEN_CODE_LABEL = 'screen-code';
+
 export interface VoiceStart {
   flow: FlowRecord;
   /** Code mode: the digits to show on the screen that started the verification. */
@@ -47,15 +58,14 @@ export class VoiceCalls implements VoiceSessionHandler {
     },
   ) {}
 
-  async start(user: User, flowId: string, purpose: string): Promise<VoiceStart> {
+  async start(user: User, link: FlowLink): Promise<VoiceStart> {
     const { config, clock } = this.deps;
+    const { flowId } = link;
     const to = user.phones.primary ?? user.phones.mobile;
     if (!to) throw conflict('no_phone', 'The user has no phone number to call');
     const mode = this.modeFor(user);
-    const code =
-      mode === 'code'
-        ? this.deps.secrets.codeFor(flowId, this.deps.secrets.newNonce(), config.otp.length)
-        : undefined;
+    const nonce = link.parentId ? SCREEN_CODE_LABEL : this.deps.secrets.newNonce();
+    const code = mode === 'code' ? this.deps.secrets.codeFor(flowId, nonce, config.otp.length) : undefined;
     const at = clock.now();
     const input: Omit<VoiceCallInput, 'flowId'> = {
       userId: user.username,
@@ -78,12 +88,14 @@ export class VoiceCalls implements VoiceSessionHandler {
       fraudBlockDays: config.fraudBlockDays,
       at,
       timerToken: newToken(),
+      ...(link.proofPinHash ? { proofPinHash: link.proofPinHash } : {}),
     };
     const expiresAt = at + (config.voice.ringSeconds * 2 + config.voice.maxCallSeconds) * 1000;
     const flow = await this.deps.engine.start(voiceCallFlow.id, {
       flowId,
+      ...(link.parentId ? { parentId: link.parentId } : {}),
       userId: user.username,
-      purpose,
+      purpose: link.purpose,
       method: 'voice',
       expiresAt,
       input,
@@ -130,6 +142,12 @@ export class VoiceCalls implements VoiceSessionHandler {
       { type: 'CALL_ENDED', at: this.deps.clock.now(), callSid, status },
       { idempotencyKey: `voice-status:${flowId}:${callSid}:${status}` },
     );
+  }
+
+  /** The code a child verification in code mode asks for (see `start`); null in the other modes. */
+  screenCode(flowId: string): string | null {
+    if (this.deps.config.voice.mode !== 'code') return null;
+    return this.deps.secrets.codeFor(flowId, SCREEN_CODE_LABEL, this.deps.config.otp.length);
   }
 
   /** The prompt of the flow's current state, translated for the user. */

@@ -107,7 +107,7 @@ describe('dev mailbox and /dev/mail against a real redis-server', () => {
     const box = mailbox();
     const notice = changeNotice('en', {
       displayName: 'Ada',
-      change: 'pin',
+      changes: ['pin'],
       at: new Date(clock.now()),
       serviceName: 'Acme',
     });

@@ -43,7 +43,7 @@ describe('SMTP mailer against a real SMTP server', () => {
       });
       const content = changeNotice('en', {
         displayName: 'Ada Lovelace',
-        change: 'phone',
+        changes: ['phone'],
         at: new Date('2026-03-04T05:06:07Z'),
         serviceName: 'Acme MFA',
       });

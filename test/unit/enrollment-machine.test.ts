@@ -122,7 +122,7 @@ describe('enrollment machine', () => {
   it('changes only the questions', () => {
     const { steps } = run([questions], { ...input, purpose: 'change-questions' });
     expect(steps.map((s) => s.value)).toEqual(['questions', 'done']);
-    expect(steps[1]!.effects).toContainEqual({ type: 'notifyUser', userId: 'alice', change: 'questions' });
+    expect(steps[1]!.effects).toContainEqual({ type: 'notifyUser', userId: 'alice', changes: ['questions'] });
   });
 
   it('changes the phone of the current method without asking for questions', () => {
@@ -132,7 +132,7 @@ describe('enrollment machine', () => {
       currentMethod: 'voice',
     });
     expect(steps.map((s) => s.value)).toEqual(['details', 'proving', 'proving', 'done']);
-    expect(steps[3]!.effects).toContainEqual({ type: 'notifyUser', userId: 'alice', change: 'phone' });
+    expect(steps[3]!.effects).toContainEqual({ type: 'notifyUser', userId: 'alice', changes: ['phone'] });
   });
 
   it('can be canceled and gives up after five failed proofs', () => {

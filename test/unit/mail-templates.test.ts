@@ -8,7 +8,7 @@ const AT = new Date('2026-05-06T07:08:09Z');
 describe('changeNotice', () => {
   it('says what changed, when, and whom to contact, in English', () => {
     expect(
-      changeNotice('en', { displayName: 'Ada', change: 'pin', at: AT, serviceName: 'Acme MFA' }),
+      changeNotice('en', { displayName: 'Ada', changes: ['pin'], at: AT, serviceName: 'Acme MFA' }),
     ).toEqual({
       subject: 'Your Acme MFA sign-in settings changed',
       text: [
@@ -26,7 +26,8 @@ describe('changeNotice', () => {
   it('has a text for every change, in Spanish too', () => {
     const changes: SettingChange[] = ['phone', 'pin', 'method', 'questions', 'enrollment'];
     const texts = changes.map(
-      (change) => changeNotice('es', { displayName: 'José', change, at: AT, serviceName: 'Acme' }).text,
+      (change) =>
+        changeNotice('es', { displayName: 'José', changes: [change], at: AT, serviceName: 'Acme' }).text,
     );
     expect(new Set(texts).size).toBe(5);
     expect(texts[0]).toContain('Hola, José:');
@@ -36,15 +37,30 @@ describe('changeNotice', () => {
       'se ha configurado la verificación de acceso de su cuenta el 2026-05-06 07:08 UTC',
     );
     expect(texts[0]).toContain('Si no ha sido usted, póngase en contacto con su administrador.');
-    expect(changeNotice('es', { displayName: '', change: 'pin', at: AT, serviceName: 'Acme' }).subject).toBe(
-      'Se ha modificado su configuración de acceso a Acme',
+    expect(
+      changeNotice('es', { displayName: '', changes: ['pin'], at: AT, serviceName: 'Acme' }).subject,
+    ).toBe('Se ha modificado su configuración de acceso a Acme');
+  });
+
+  it('names every setting that changed, each once, and refuses a notice of nothing', () => {
+    const notice = changeNotice('en', {
+      displayName: 'Ada',
+      changes: ['phone', 'pin', 'phone'],
+      at: AT,
+      serviceName: 'Acme',
+    });
+    expect(notice.text).toContain(
+      'Your Acme sign-in settings changed: your phone number was changed; your PIN was changed on 2026-05-06 07:08 UTC.',
     );
+    expect(() =>
+      changeNotice('en', { displayName: 'Ada', changes: [], at: AT, serviceName: 'Acme' }),
+    ).toThrow('names no change');
   });
 
   it('keeps a display name or service name from adding lines', () => {
     const notice = changeNotice('en', {
       displayName: 'Ada\r\nBcc: eve@example.test\n\nClick here',
-      change: 'method',
+      changes: ['method'],
       at: AT,
       serviceName: 'Acme\nMFA',
     });

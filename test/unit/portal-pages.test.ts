@@ -114,6 +114,7 @@ describe('portal helpers', () => {
   it('rank stages and require a user beyond anonymous', () => {
     const session = (stage: PortalSession['stage'], username: string | null): PortalSession => ({
       id: 'i',
+      handle: 'h',
       username,
       stage,
       csrf: 'c',

@@ -183,7 +183,14 @@ describe('portal sessions: save, rotate, destroy', () => {
     });
     expect(await store.load(session.id)).toBeNull();
     expect(await store.load(rotated.id)).toEqual(rotated);
-    expect(await redis.dbsize()).toBe(1);
+    // The session and its user's index, which now names the new key under the same handle.
+    expect((await redis.keys('*')).sort()).toEqual(
+      [store.key(rotated.id), '{portal-unit}:portal:user-sessions:jdoe'].sort(),
+    );
+    expect(rotated.handle).toBe(session.handle);
+    expect(await redis.hgetall('{portal-unit}:portal:user-sessions:jdoe')).toEqual({
+      [session.handle]: store.key(rotated.id),
+    });
   });
 
   it('applies changes when rotating; a sign-in starts the absolute lifetime afresh', async () => {
@@ -204,5 +211,42 @@ describe('portal sessions: save, rotate, destroy', () => {
     expect(await store.load(session.id)).toBeNull();
     await store.destroy('not-an-id');
     expect(await redis.dbsize()).toBe(0);
+  });
+});
+
+describe('portal sessions: by user', () => {
+  it('ends every other session of a user, whatever its rotations, and leaves other users alone', async () => {
+    const mine = await store.create({ username: 'jdoe', stage: 'verified' });
+    const laptop = await store.create({ username: 'JDoe', stage: 'verified' });
+    const phone = await store.create({ username: 'jdoe', stage: 'password' });
+    const someoneElse = await store.create({ username: 'ada', stage: 'verified' });
+    const anonymous = await store.create();
+    const rotatedLaptop = await store.rotate(laptop, { stage: 'verified' });
+    const rotatedMine = await store.rotate(mine);
+
+    expect(await store.endUserSessions('JDOE', rotatedMine.handle)).toBe(2);
+    expect(await store.load(rotatedLaptop.id)).toBeNull();
+    expect(await store.load(phone.id)).toBeNull();
+    expect(await store.load(rotatedMine.id)).not.toBeNull();
+    expect(await store.load(someoneElse.id)).not.toBeNull();
+    expect(await store.load(anonymous.id)).not.toBeNull();
+    // Without an exception, all of them; a second time, none is left.
+    expect(await store.endUserSessions('jdoe')).toBe(1);
+    expect(await store.load(rotatedMine.id)).toBeNull();
+    expect(await store.endUserSessions('jdoe')).toBe(0);
+  });
+
+  it('gives a sign-in a new handle, forgets a destroyed session, and keeps the index no longer than a session', async () => {
+    const anonymous = await store.create();
+    const signedIn = await store.rotate(anonymous, { username: 'jdoe', stage: 'password' });
+    expect(signedIn.handle).not.toBe(anonymous.handle);
+    const index = '{portal-unit}:portal:user-sessions:jdoe';
+    expect(Object.keys(await redis.hgetall(index))).toEqual([signedIn.handle]);
+    expect(await redis.pttl(index)).toBeLessThanOrEqual(DEFAULT_ABSOLUTE_TIMEOUT_MS);
+    await store.destroy(signedIn.id);
+    expect(await redis.exists(index)).toBe(0);
+    // The index holds session keys (digests), never a usable session id.
+    const again = await store.create({ username: 'jdoe', stage: 'password' });
+    expect(JSON.stringify(await redis.hgetall(index))).not.toContain(again.id);
   });
 });
