@@ -192,7 +192,7 @@ describe('child flows under a crash between the verdict and the parent', () => {
     const code = codeIn((await waitForTexts(t, mobile, 1))[0]!);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/support/crash-after-verdict.ts', redis.url, mobile, code],
+      ['--import', 'tsx', 'test/support/crash-after-commit.ts', redis.url, '--reply', mobile, code],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
