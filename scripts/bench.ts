@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { SIMULATOR_SERVICE_NUMBER } from '../src/config/load-config.js';
 import { computeSignature } from '../src/security/webhook-signature.js';
+import { pinCheckBench } from './bench-pin.js';
 import { BENCH_API_KEY, BENCH_SIGNING_KEY } from './bench-server.js';
 
 const { values } = parseArgs({
@@ -52,18 +53,23 @@ async function main() {
   try {
     const webhook = await webhookBench(engineUrl, bareUrl);
     const e2e = await endToEndBench(engineUrl, bareUrl);
-    printTable([...webhook, ...e2e]);
+    const withPin = await endToEndBench(engineUrl, bareUrl, BENCH_PIN);
+    const pinChecks = await pinCheckBench(SECONDS, ROUNDS);
+    printTable([...webhook, ...e2e, ...withPin, ...pinChecks]);
   } finally {
     server.kill('SIGTERM');
     await once(server, 'exit');
   }
 }
 
-async function createUser(base: string, username: string, mobile: string): Promise<void> {
+/** The PIN of the users of the "with PIN" rows: each reply carries it, and the engine checks its hash. */
+const BENCH_PIN = '482193';
+
+async function createUser(base: string, username: string, mobile: string, pin?: string): Promise<void> {
   const response = await fetch(`${base}/api/v1/users`, {
     method: 'POST',
     headers: AUTH,
-    body: JSON.stringify({ username, phones: { mobile } }),
+    body: JSON.stringify({ username, phones: { mobile }, ...(pin ? { pin, pinMustChange: false } : {}) }),
   });
   if (response.status !== 201) throw new Error(`could not create ${username}: ${await response.text()}`);
 }
@@ -154,28 +160,32 @@ async function webhookBench(engineUrl: string, bareUrl: string): Promise<Row[]> 
   ];
 }
 
-async function endToEndBench(engineUrl: string, bareUrl: string): Promise<Row[]> {
-  for (let i = 0; i < N; i += 1) await createUser(engineUrl, `e2e${i}`, phoneFor(i));
-  const engine = await runVerifications(engineUrl, (i) => `e2e${i}`);
-  const bare = await runVerifications(bareUrl, (i) => `e2e${i}`);
+async function endToEndBench(engineUrl: string, bareUrl: string, pin?: string): Promise<Row[]> {
+  // Users with a PIN get numbers of their own, so their texts are not mixed with the first run's.
+  const offset = pin ? N : 0;
+  const name = (i: number) => `e2e${pin ? 'pin' : ''}${i}`;
+  for (let i = 0; i < N; i += 1) await createUser(engineUrl, name(i), phoneFor(offset + i), pin);
+  const engine = await runVerifications(engineUrl, name, offset, pin);
+  const bare = await runVerifications(bareUrl, name, offset, pin);
   if (engine.failures) console.log(`warning: ${engine.failures} verifications did not approve`);
+  const label = pin ? 'verification with PIN' : 'verification end to end';
   return [
     {
-      metric: 'verification end to end: per second',
+      metric: `${label}: per second`,
       engine: engine.perSecond,
       bare: bare.perSecond,
       unit: '/s',
       higherIsBetter: true,
     },
     {
-      metric: 'verification end to end: p50 latency',
+      metric: `${label}: p50 latency`,
       engine: percentile(engine.latencies, 50),
       bare: percentile(bare.latencies, 50),
       unit: 'ms',
       higherIsBetter: false,
     },
     {
-      metric: 'verification end to end: p99 latency',
+      metric: `${label}: p99 latency`,
       engine: percentile(engine.latencies, 99),
       bare: percentile(bare.latencies, 99),
       unit: 'ms',
@@ -185,7 +195,7 @@ async function endToEndBench(engineUrl: string, bareUrl: string): Promise<Row[]>
 }
 
 /** start -> the text arrives -> signed reply webhook -> long-poll sees "approved". */
-async function runVerifications(base: string, username: (i: number) => string) {
+async function runVerifications(base: string, username: (i: number) => string, offset = 0, pin?: string) {
   const latencies: number[] = [];
   let next = 0;
   let failures = 0;
@@ -193,7 +203,7 @@ async function runVerifications(base: string, username: (i: number) => string) {
   const json = async (res: Response) => (await res.json()) as Record<string, any>;
   const one = async (i: number) => {
     const started = performance.now();
-    const to = phoneFor(i);
+    const to = phoneFor(offset + i);
     const { id } = await json(
       await fetch(`${base}/api/v1/verifications`, {
         method: 'POST',
@@ -217,7 +227,7 @@ async function runVerifications(base: string, username: (i: number) => string) {
       AccountSid: 'AC0',
       From: to,
       To: SIMULATOR_SERVICE_NUMBER,
-      Body: code,
+      Body: pin ? `${code} ${pin}` : code,
     };
     await fetch(`${base}/webhooks/sms`, {
       method: 'POST',
@@ -244,14 +254,14 @@ const phoneFor = (i: number) => `+1202556${String(i).padStart(4, '0')}`;
 function printTable(rows: Row[]) {
   const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
   console.log(
-    `${'metric'.padEnd(44)}${'engine'.padStart(10)}${'bare'.padStart(10)}${'engine/bare'.padStart(13)}`,
+    `${'metric'.padEnd(52)}${'engine'.padStart(10)}${'bare'.padStart(10)}${'engine/bare'.padStart(13)}`,
   );
   for (const row of rows) {
     // Latencies under a millisecond read as 0 in autocannon's histogram: no ratio then.
     const ratio = row.bare > 0 ? `${(row.engine / row.bare).toFixed(2)}x` : 'n/a (<1 ms)';
     const metric = `${row.metric} (${row.unit})`;
     console.log(
-      `${metric.padEnd(44)}${fmt(row.engine).padStart(10)}${fmt(row.bare).padStart(10)}${ratio.padStart(13)}`,
+      `${metric.padEnd(52)}${fmt(row.engine).padStart(10)}${fmt(row.bare).padStart(10)}${ratio.padStart(13)}`,
     );
   }
 }

@@ -49,6 +49,7 @@ import type { PortalPagesDeps } from './portal/portal-pages.js';
 import { secondFactorRoutes } from './portal/second-factor-routes.js';
 import type { PortalSessionStore } from './portal/session-store.js';
 import { QuestionStore } from './questions/index.js';
+import { SecretHasher } from './security/pin-hash.js';
 import { SecretGuard } from './security/secret-guard.js';
 import { CodeSecrets } from './security/secrets.js';
 import { AuditLog } from './store/audit-log.js';
@@ -105,6 +106,7 @@ export class Runtime {
   readonly portalSessions: PortalSessionStore;
   readonly audit: AuditLog;
   readonly guard: SecretGuard;
+  readonly hasher: SecretHasher;
   readonly clock: Clock;
   readonly relay: OutboxRelay;
   private readonly queueConnection: Redis;
@@ -121,6 +123,7 @@ export class Runtime {
     assertNoDevelopmentTools(config);
     const redisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
     this.clock = options.clock ?? systemClock;
+    for (const warning of config.warnings) logger.warn({ setting: warning }, 'weak setting');
     this.keys = new Keys(config.redisPrefix);
     this.redis = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
     // BullMQ wants its own connection without a per-request retry limit.
@@ -158,12 +161,14 @@ export class Runtime {
     this.portalSessions = createPortalSessionStore({ redis: this.redis, keys: this.keys, clock: this.clock });
     this.sms = new SmsDirectory(this.redis, this.keys);
     const secrets = new CodeSecrets(config.secretKey);
+    this.hasher = new SecretHasher(config.secretKey);
     this.carrier = options.carrier ?? selectCarrier(config, logger);
     this.voice = new VoiceCalls({
       config,
       engine: this.engine,
       users: this.users,
       secrets,
+      hasher: this.hasher,
       clock: this.clock,
       logger,
     });
@@ -176,6 +181,7 @@ export class Runtime {
       sms: this.sms,
       limiter: new RateLimiter(this.redis, this.keys),
       secrets,
+      hasher: this.hasher,
       guard: this.guard,
       clock: this.clock,
     });
@@ -272,6 +278,7 @@ export class Runtime {
         mailer: this.mailer,
         audit: this.audit,
         guard: this.guard,
+        hasher: this.hasher,
         limiter,
         clock: this.clock,
         logger: this.logger,
@@ -310,6 +317,7 @@ export class Runtime {
           usersRoutes({
             users: this.users,
             guard: this.guard,
+            hasher: this.hasher,
             clock: this.clock,
             phonePolicy: config.phones,
             pinPolicy: config.pin,

@@ -6,7 +6,7 @@ import { type PinPolicy, type PinProblem, pinProblem, pinProblemMessage } from '
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { PhonePolicy } from '../phone/phone-number.js';
-import { hashSecret } from '../security/pin-hash.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { UserStore } from '../store/user-store.js';
 import { METHODS, phoneNumbersOf, publicUser, type User } from '../users/user.js';
@@ -49,6 +49,7 @@ const tags = ['users'];
 export function usersRoutes(deps: {
   users: UserStore;
   guard: SecretGuard;
+  hasher: SecretHasher;
   clock: Clock;
   phonePolicy: PhonePolicy;
   pinPolicy: PinPolicy;
@@ -93,7 +94,7 @@ export function usersRoutes(deps: {
           phones,
           method: body.method ?? 'sms',
           language: body.language ?? deps.defaults.language,
-          pinHash: body.pin ? await hashSecret(body.pin) : null,
+          pinHash: body.pin ? await deps.hasher.hash(body.pin) : null,
           // A PIN an administrator chose is known to someone else: the user changes it at first use.
           pinMustChange: body.pin ? (body.pinMustChange ?? true) : false,
           createdAt: now,
@@ -154,7 +155,7 @@ export function usersRoutes(deps: {
         const body = request.body;
         const phones = body.phones ? normalizePhones(body.phones, deps.phonePolicy) : undefined;
         if (body.pin) assertPinAllowed(body.pin, { ...(await users.get(name))?.phones, ...phones });
-        const pinHash = body.pin ? await hashSecret(body.pin) : body.pin;
+        const pinHash = body.pin ? await deps.hasher.hash(body.pin) : body.pin;
         const updated = await users.update(name, (user) => ({
           ...user,
           ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),

@@ -46,6 +46,8 @@ export interface Config {
     machineDetection: boolean;
   };
   pin: { minLength: number; maxLength: number };
+  /** Settings that are allowed but weaken security: logged at start. */
+  warnings: string[];
   sendLimit: { count: number; windowSeconds: number };
   fraudBlockDays: number;
   /** Escalating lockout: lock n lasts minutes * 2^(n-1); lock number `max` is hard; `decayHours` quiet resets. */
@@ -196,6 +198,7 @@ function resolveConfig(raw: RawConfig): Config {
       machineDetection: raw.VOICE_MACHINE_DETECTION,
     },
     pin: { minLength: raw.PIN_MIN_LENGTH, maxLength: raw.PIN_MAX_LENGTH },
+    warnings: configWarnings(raw),
     sendLimit: { count: raw.SEND_LIMIT, windowSeconds: raw.SEND_LIMIT_WINDOW_SECONDS },
     fraudBlockDays: raw.FRAUD_BLOCK_DAYS,
     lockout: {
@@ -259,6 +262,18 @@ function ldapTransportProblems(raw: RawConfig, production: boolean): string[] {
     }
   }
   return problems;
+}
+
+/** The PIN policy's length floor: below 6 digits a PIN has at most 10^5 values. */
+export const RECOMMENDED_PIN_MIN_LENGTH = 6;
+
+function configWarnings(raw: RawConfig): string[] {
+  const warnings: string[] = [];
+  if (raw.PIN_MIN_LENGTH < RECOMMENDED_PIN_MIN_LENGTH)
+    warnings.push(
+      `PIN_MIN_LENGTH=${raw.PIN_MIN_LENGTH}: new PINs may be shorter than ${RECOMMENDED_PIN_MIN_LENGTH} digits and easier to guess`,
+    );
+  return warnings;
 }
 
 function persistedDevSecret(dataDir: string, name: string): string {

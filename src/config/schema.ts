@@ -80,7 +80,8 @@ export const configSchema = z.object({
   VOICE_NO_INPUT_TRIES: int(1, 5, 2),
   VOICE_BACKUP_ON: list.default(['busy', 'no-answer']),
   VOICE_MACHINE_DETECTION: bool.default(true),
-  PIN_MIN_LENGTH: int(4, 8, 4),
+  // 6 by default; 4 or 5 is allowed for legacy PINs, with a warning at start.
+  PIN_MIN_LENGTH: int(4, 8, 6),
   PIN_MAX_LENGTH: int(4, 12, 8),
   PORTAL_METHODS: list.default(['voice', 'sms']),
   PORTAL_REQUIRE_PIN: bool.default(true),

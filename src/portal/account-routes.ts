@@ -3,7 +3,6 @@ import { renderHome, renderPinChange } from '../../web/portal/enrollment-pages.j
 import { maskPhone } from '../log.js';
 import { changeNotice } from '../mail/templates.js';
 import { newPinProblem } from '../security/new-pin.js';
-import { hashSecret, verifySecret } from '../security/pin-hash.js';
 import { phoneNumbersOf, type User } from '../users/user.js';
 import { sendHtml } from './login.js';
 import {
@@ -95,7 +94,11 @@ export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
         const current = form.currentPin ?? '';
         const pinHash = user.pinHash;
         const checked = current
-          ? await deps.guard.check(user.username, 'pin', () => verifySecret(current, pinHash))
+          ? await deps.guard.check(user.username, 'pin', () =>
+              deps.hasher.verify(current, pinHash, (fresh) =>
+                users.replacePinHash(user.username, pinHash, fresh),
+              ),
+            )
           : null;
         if (!checked) errors.currentPin = 'Enter your current PIN.';
         else if (!checked.ok && checked.locked) {
@@ -107,7 +110,7 @@ export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       if (!errors.currentPin) {
         const problem = await newPinProblem(pin, config.pin, phoneNumbersOf(user), {
           pinHash: user.pinHash,
-          verify: verifySecret,
+          verify: (candidate, hash) => deps.hasher.verify(candidate, hash),
         });
         if (problem) errors.pin = pinProblemText(problem, config.pin);
       }
@@ -123,7 +126,7 @@ export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
           }),
         );
       }
-      const pinHash = await hashSecret(pin);
+      const pinHash = await deps.hasher.hash(pin);
       await users.update(user.username, (u) => ({
         ...u,
         pinHash,

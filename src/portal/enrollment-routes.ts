@@ -16,7 +16,6 @@ import {
   questionText,
   validateQuestionAnswers,
 } from '../questions/index.js';
-import { hashSecret } from '../security/pin-hash.js';
 import { phoneNumbersOf, type User } from '../users/user.js';
 import { sendHtml } from './login.js';
 import {
@@ -88,7 +87,7 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       const { phones, pin, errors } = readDetails(form, method, user, !!user.pinHash && !isEnroll(flow));
       if (Object.keys(errors).length > 0)
         return renderWizard(request, reply, flow, user, { form, errors }, 400);
-      const pinHash = pin ? await hashSecret(pin) : null;
+      const pinHash = pin ? await deps.hasher.hash(pin) : null;
       const moved = await wizards.dispatch(flow, { type: 'SUBMIT_DETAILS', phones, pinHash });
       try {
         const proof = await deps.verifications.startProof({
@@ -146,7 +145,10 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
         }
         return renderWizard(request, reply, flow, user, { form, errors, notice: errors.form }, 400);
       }
-      await wizards.dispatch(flow, { type: 'SUBMIT_QUESTIONS', answers: await hashAnswers(entries) });
+      await wizards.dispatch(flow, {
+        type: 'SUBMIT_QUESTIONS',
+        answers: await hashAnswers(deps.hasher, entries),
+      });
       return reply.redirect('/setup', 303);
     });
   };

@@ -17,6 +17,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { QuestionStore } from '../questions/index.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
@@ -35,6 +36,7 @@ export interface PortalPagesDeps {
   mailer: Mailer;
   audit: AuditLog;
   guard: SecretGuard;
+  hasher: SecretHasher;
   limiter: RateLimiter;
   clock: Clock;
   logger: Logger;

@@ -98,7 +98,7 @@ export function secondFactorRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
             for (let i = 0; i < CHALLENGE_SIZE; i += 1) {
               const id = form[`question${i}`] ?? '';
               // Always hash every answer, so a refusal takes as long as an acceptance.
-              const ok = await verifyAnswer(id, form[`answer${i}`] ?? '', stored);
+              const ok = await verifyAnswer(deps.hasher, id, form[`answer${i}`] ?? '', stored);
               right = right && ok && id === expected[i];
             }
             return right;

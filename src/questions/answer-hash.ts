@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { hashSecret, verifySecret } from '../security/pin-hash.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import { normalizeAnswer } from './normalize-answer.js';
 import type { QuestionAnswer } from './validate-answers.js';
 
-/** A stored answer: the question and the scrypt hash of the normalised answer. Never the answer itself. */
+/** A stored answer: the question and the peppered hash of the normalised answer. Never the answer itself. */
 export interface HashedAnswer {
   questionId: string;
   hash: string;
@@ -12,20 +12,27 @@ export interface HashedAnswer {
 /** Longer input than this is refused before scrypt (a validated answer is far shorter). */
 const MAX_VERIFY_LENGTH = 1000;
 
-// A hash of a random value, checked when the question is not among the stored ones, so an unknown question
-// costs the same scrypt as a wrong answer.
-let decoy: Promise<string> | undefined;
-const decoyHash = () => {
-  decoy ??= hashSecret(randomBytes(16).toString('hex'));
+// A hash of a random value per hasher, checked when the question is not among the stored ones, so an unknown
+// question costs the same hashing as a wrong answer.
+const decoys = new WeakMap<SecretHasher, Promise<string>>();
+const decoyHash = (hasher: SecretHasher) => {
+  let decoy = decoys.get(hasher);
+  if (!decoy) {
+    decoy = hasher.hash(randomBytes(16).toString('hex'));
+    decoys.set(hasher, decoy);
+  }
   return decoy;
 };
 
 /** Hashes each (already validated) answer in its normalised form; the order of `entries` is kept. */
-export async function hashAnswers(entries: readonly QuestionAnswer[]): Promise<HashedAnswer[]> {
+export async function hashAnswers(
+  hasher: SecretHasher,
+  entries: readonly QuestionAnswer[],
+): Promise<HashedAnswer[]> {
   return Promise.all(
     entries.map(async ({ questionId, answer }) => ({
       questionId,
-      hash: await hashSecret(normalizeAnswer(answer)),
+      hash: await hasher.hash(normalizeAnswer(answer)),
     })),
   );
 }
@@ -35,6 +42,7 @@ export async function hashAnswers(entries: readonly QuestionAnswer[]): Promise<H
  * empty answer or an oversized one is false, after the same scrypt work where that is cheap to keep equal.
  */
 export async function verifyAnswer(
+  hasher: SecretHasher,
   questionId: string,
   answer: string,
   stored: readonly HashedAnswer[],
@@ -43,9 +51,9 @@ export async function verifyAnswer(
   const normalized = normalizeAnswer(answer);
   const entry = stored.find((item) => item.questionId === questionId);
   if (!entry) {
-    await verifySecret(normalized, await decoyHash());
+    await hasher.verify(normalized, await decoyHash(hasher));
     return false;
   }
-  const ok = await verifySecret(normalized, entry.hash);
+  const ok = await hasher.verify(normalized, entry.hash);
   return ok && normalized !== '';
 }

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../engine/keys.js';
+import { isSecretHash } from '../security/pin-hash.js';
 import { usernameKey } from '../users/user.js';
 import type { HashedAnswer } from './answer-hash.js';
 
@@ -69,7 +70,7 @@ export class QuestionStore {
     if (hashed.length === 0) throw new Error('questions: nothing to save');
     const ids = new Set<string>();
     for (const { questionId, hash } of hashed) {
-      if (!questionId || !hash.startsWith('scrypt$')) throw new Error('questions: save takes hashed answers');
+      if (!questionId || !isSecretHash(hash)) throw new Error('questions: save takes hashed answers');
       if (ids.has(questionId)) throw new Error(`questions: ${questionId} appears twice`);
       ids.add(questionId);
     }

@@ -108,6 +108,11 @@ export class UserStore {
     throw new Error('user update kept conflicting');
   }
 
+  /** Stores `to` as the user's PIN hash only while it still is `from` (a rehash never overwrites a change). */
+  async replacePinHash(username: string, from: string, to: string): Promise<void> {
+    await this.update(username, (user) => (user.pinHash === from ? { ...user, pinHash: to } : user));
+  }
+
   async delete(username: string): Promise<boolean> {
     const removed = await this.redis.del(this.key(username), this.standingKey(username));
     await this.redis.zrem(this.keys.users(), usernameKey(username));

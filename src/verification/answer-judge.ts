@@ -1,5 +1,5 @@
 import type { AnswerFacts } from '../../flows/sms-otp/machine.js';
-import { verifySecret } from '../security/pin-hash.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
 
 /**
@@ -8,13 +8,15 @@ import type { CodeSecrets } from '../security/secrets.js';
  */
 export async function judgeAnswer(
   secrets: CodeSecrets,
+  hasher: SecretHasher,
   flowId: string,
   answer: { code: string; pin: string },
   pinHash: string | null,
+  refreshPin?: (fresh: string) => Promise<unknown>,
 ): Promise<AnswerFacts> {
   const codeDigest = secrets.digest(flowId, answer.code);
   const pinOk = pinHash
-    ? answer.pin.length > 0 && (await verifySecret(answer.pin, pinHash))
+    ? answer.pin.length > 0 && (await hasher.verify(answer.pin, pinHash, refreshPin))
     : answer.pin === '';
   return { codeDigest, pinOk };
 }

@@ -9,6 +9,7 @@ import type { FlowEngine } from '../engine/engine.js';
 import { newFlowId } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
 import { AppError, badRequest, conflict, notFound, tooMany } from '../errors.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
@@ -27,6 +28,7 @@ export interface VerificationDeps {
   sms: SmsDirectory;
   limiter: RateLimiter;
   secrets: CodeSecrets;
+  hasher: SecretHasher;
   guard: SecretGuard;
   clock: Clock;
   voice: VoiceCalls;
@@ -186,7 +188,15 @@ export class VerificationService {
     const context = smsContext(flow);
     const parsed = parseSmsReply(typed, context.codeLength);
     if (parsed.kind !== 'answer') throw badRequest('invalid_code', 'code: digits only');
-    const facts = await judgeAnswer(this.deps.secrets, id, parsed, await this.pinHashFor(flow, context));
+    const pinHash = await this.pinHashFor(flow, context);
+    const facts = await judgeAnswer(
+      this.deps.secrets,
+      this.deps.hasher,
+      id,
+      parsed,
+      pinHash,
+      this.pinRefresh(flow, pinHash),
+    );
     const result = await this.deps.engine.dispatch(id, {
       type: 'CHECK',
       at: this.deps.clock.now(),
@@ -222,11 +232,14 @@ export class VerificationService {
     const context = smsContext(flow);
     const parsed = parseSmsReply(body, context.codeLength);
     if (parsed.kind === 'answer') {
+      const pinHash = await this.pinHashFor(flow, context);
       const facts = await judgeAnswer(
         this.deps.secrets,
+        this.deps.hasher,
         flow.id,
         parsed,
-        await this.pinHashFor(flow, context),
+        pinHash,
+        this.pinRefresh(flow, pinHash),
       );
       return { kind: 'answer' as const, ...facts };
     }
@@ -242,7 +255,14 @@ export class VerificationService {
     if (!context.pinRequired) return null;
     const user = await effectiveUser(flow, this.deps.users, this.deps.engine);
     // A user deleted mid-flow can no longer prove a PIN: an impossible hash makes every answer wrong.
-    return user?.pinHash ?? 'scrypt$0$0$0$x$x';
+    return user?.pinHash ?? 'none';
+  }
+
+  /** A right PIN under an old hash format is rehashed, if the user's stored hash is still that one. */
+  private pinRefresh(flow: FlowRecord, pinHash: string | null) {
+    return pinHash
+      ? (fresh: string) => this.deps.users.replacePinHash(flow.userId, pinHash, fresh)
+      : undefined;
   }
 
   private async pendingSmsFlow(id: string): Promise<FlowRecord> {

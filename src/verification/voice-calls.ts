@@ -16,6 +16,7 @@ import type { FlowEngine } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
 import { conflict } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
@@ -53,6 +54,7 @@ export class VoiceCalls implements VoiceSessionHandler {
       engine: FlowEngine;
       users: UserStore;
       secrets: CodeSecrets;
+      hasher: SecretHasher;
       clock: Clock;
       logger: Logger;
     },
@@ -127,7 +129,19 @@ export class VoiceCalls implements VoiceSessionHandler {
     const current = answeredStep(flow.snapshot);
     if (!current || (step !== undefined && step !== context.prompts)) return this.promptOf(flow);
     const user = await effectiveUser(flow, this.deps.users, this.deps.engine);
-    const facts = await judgeDigits(current, context, digits, user, this.deps.secrets);
+    const stored = user?.pinHash;
+    const refresh = stored
+      ? (fresh: string) => this.deps.users.replacePinHash(flow.userId, stored, fresh)
+      : undefined;
+    const facts = await judgeDigits(
+      current,
+      context,
+      digits,
+      user,
+      this.deps.secrets,
+      this.deps.hasher,
+      refresh,
+    );
     const result = await this.deps.engine.dispatch(
       flowId,
       { type: 'DIGITS', at: this.deps.clock.now(), callSid, facts },

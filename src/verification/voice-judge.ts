@@ -1,6 +1,6 @@
 import type { DigitFacts, VoiceCallContext } from '../../flows/voice-call/machine.js';
 import { newPinProblem } from '../security/new-pin.js';
-import { hashSecret, verifySecret } from '../security/pin-hash.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import { phoneNumbersOf, type User } from '../users/user.js';
 
@@ -16,27 +16,33 @@ export async function judgeDigits(
   digits: string | null,
   user: User | null,
   secrets: CodeSecrets,
+  hasher: SecretHasher,
+  refreshPin?: (fresh: string) => Promise<unknown>,
 ): Promise<DigitFacts> {
   if (digits === null) return { result: 'none' };
   if (digits === FRAUD) return { result: 'fraud' };
   switch (step) {
     case 'ask':
-      return { result: (await isRightAnswer(context, digits, user, secrets)) ? 'correct' : 'wrong' };
+      return {
+        result: (await isRightAnswer(context, digits, user, secrets, hasher, refreshPin))
+          ? 'correct'
+          : 'wrong',
+      };
     case 'newPin': {
       if (digits === '') return { result: 'none' };
       const problem = await newPinProblem(
         digits,
         { minLength: context.pinLength.min, maxLength: context.pinLength.max },
         user ? phoneNumbersOf(user) : [],
-        { pinHash: user?.pinHash ?? null, verify: verifySecret },
+        { pinHash: user?.pinHash ?? null, verify: (pin, hash) => hasher.verify(pin, hash) },
       );
       if (problem) return { result: 'weak', problem };
-      return { result: 'accepted', pinHash: await hashSecret(digits) };
+      return { result: 'accepted', pinHash: await hasher.hash(digits) };
     }
     case 'confirmPin': {
       if (digits === '') return { result: 'none' };
       const pending = context.pendingPinHash;
-      return { result: pending && (await verifySecret(digits, pending)) ? 'match' : 'mismatch' };
+      return { result: pending && (await hasher.verify(digits, pending)) ? 'match' : 'mismatch' };
     }
     default:
       return { result: 'wrong' };
@@ -48,6 +54,8 @@ async function isRightAnswer(
   digits: string,
   user: User | null,
   secrets: CodeSecrets,
+  hasher: SecretHasher,
+  refreshPin?: (fresh: string) => Promise<unknown>,
 ) {
   switch (context.mode) {
     case 'standard':
@@ -57,6 +65,6 @@ async function isRightAnswer(
     case 'pin':
       // Longer than any PIN: wrong without spending a scrypt on it (DTMF floods).
       if (!user?.pinHash || digits.length === 0 || digits.length > context.pinLength.max) return false;
-      return verifySecret(digits, user.pinHash);
+      return hasher.verify(digits, user.pinHash, refreshPin);
   }
 }

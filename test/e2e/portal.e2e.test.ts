@@ -6,7 +6,6 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLdapDirectory } from '../../src/directory/ldap-directory.js';
 import { createLogger, maskPhone } from '../../src/log.js';
-import { verifySecret } from '../../src/security/pin-hash.js';
 import {
   gotoLoopback,
   type LoopbackPage,
@@ -144,7 +143,7 @@ describe('portal in a browser', () => {
       await screenshot(page, 'portal-06-home');
       const stored = await t.runtime.users.get(user.uid);
       expect(stored).toMatchObject({ method: 'sms', phones: { mobile } });
-      expect(await verifySecret('4821', stored!.pinHash!)).toBe(true);
+      expect(await t.runtime.hasher.verify('4821', stored!.pinHash!)).toBe(true);
       expect(await t.runtime.questions.load(user.uid)).toHaveLength(4);
 
       await page.getByRole('button', { name: 'Sign out' }).click();
@@ -169,7 +168,7 @@ describe('portal in a browser', () => {
       await page.getByRole('button', { name: 'Change PIN' }).click();
       await expect.poll(() => page.locator('.alert').textContent()).toContain('Your PIN was changed.');
       const changed = await t.runtime.users.get(user.uid);
-      expect(await verifySecret('5937', changed!.pinHash!)).toBe(true);
+      expect(await t.runtime.hasher.verify('5937', changed!.pinHash!)).toBe(true);
       const mail = await eventually(async () => {
         const list = await t.runtime.devMailbox!.list(10);
         return list.find((m) => m.to === user.mail && /PIN/.test(m.text)) ?? undefined;

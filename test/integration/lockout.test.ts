@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLdapDirectory } from '../../src/directory/ldap-directory.js';
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUESTION_CATALOG, hashAnswers } from '../../src/questions/index.js';
-import { verifySecret } from '../../src/security/pin-hash.js';
 import { PortalClient, signInVerified } from '../support/portal-client.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { startTestSlapd, type TestSlapd, USERS } from '../support/slapd-server.js';
@@ -82,7 +81,7 @@ describe('the portal PIN change', () => {
     });
     expect(right.status).toBe(423);
     const stored = await t.runtime.users.get(uid);
-    expect(await verifySecret('482193', stored!.pinHash!)).toBe(true);
+    expect(await t.runtime.hasher.verify('482193', stored!.pinHash!)).toBe(true);
 
     expect(await userView(uid)).toMatchObject({
       locked: true,
@@ -103,7 +102,7 @@ describe('the portal PIN change', () => {
       pinConfirm: '739164',
     });
     expect(changed.status).toBe(303);
-    expect(await verifySecret('739164', (await t.runtime.users.get(uid))!.pinHash!)).toBe(true);
+    expect(await t.runtime.hasher.verify('739164', (await t.runtime.users.get(uid))!.pinHash!)).toBe(true);
   });
 });
 
@@ -114,6 +113,7 @@ describe('the security-question second factor', () => {
     await t.runtime.questions.save(
       uid,
       await hashAnswers(
+        t.runtime.hasher,
         DEFAULT_QUESTION_CATALOG.questions.slice(0, 4).map(({ id: questionId }, i) => ({
           questionId,
           answer: `answer number ${i + 1}`,

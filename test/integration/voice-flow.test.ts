@@ -2,7 +2,6 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TIMERS_QUEUE, type TimerJobData } from '../../src/engine/queues.js';
-import { verifySecret } from '../../src/security/pin-hash.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { createUser, waitForStatus } from '../support/sms-helpers.js';
 import { eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
@@ -81,7 +80,7 @@ describe('voice verification through the simulator', () => {
       const stored = await t.runtime.users.get(username);
       return stored && !stored.pinMustChange ? stored : undefined;
     });
-    expect(await verifySecret('5937', user.pinHash!)).toBe(true);
+    expect(await t.runtime.hasher.verify('5937', user.pinHash!)).toBe(true);
     expect((await t.api(`/api/v1/users/${username}`)).body.pinMustChange).toBe(false);
   });
 

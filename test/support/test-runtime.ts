@@ -44,6 +44,8 @@ export async function startTestRuntime(
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SEND_LIMIT: '20',
+    // The fixtures use 4-digit PINs; the default of 6 is tested in config-secrets and pin-storage tests.
+    PIN_MIN_LENGTH: '4',
     ...env,
   });
   const clock = options.clock instanceof ManualClock ? options.clock : new ManualClock(Date.now());

@@ -30,3 +30,21 @@ describe('lockout settings', () => {
     ]);
   });
 });
+
+describe('PIN length settings', () => {
+  it('ask for at least 6 digits by default, with no warning', () => {
+    const config = loadConfig({ ...keys });
+    expect(config.pin).toEqual({ minLength: 6, maxLength: 8 });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('allow 4 or 5 with a start-up warning, and nothing below 4', () => {
+    const config = loadConfig({ ...keys, PIN_MIN_LENGTH: '4' });
+    expect(config.pin.minLength).toBe(4);
+    expect(config.warnings).toEqual([expect.stringMatching(/^PIN_MIN_LENGTH=4: .*shorter than 6 digits/)]);
+    expect(problemsOf({ PIN_MIN_LENGTH: '3' })).toEqual([expect.stringMatching(/^PIN_MIN_LENGTH/)]);
+    expect(problemsOf({ PIN_MIN_LENGTH: '8', PIN_MAX_LENGTH: '7' })).toEqual([
+      'PIN_MIN_LENGTH: must not exceed PIN_MAX_LENGTH',
+    ]);
+  });
+});

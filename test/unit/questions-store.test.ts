@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/engine/keys.js';
 import { type HashedAnswer, hashAnswers } from '../../src/questions/answer-hash.js';
 import { pickQuestions, QuestionStore, type RandomInt } from '../../src/questions/question-store.js';
+import { SecretHasher } from '../../src/security/pin-hash.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+
+const hasher = new SecretHasher('test-secret-key-0123456789');
 
 /** Plays back the given draws, like a scripted die. */
 function scripted(...draws: number[]): RandomInt & { calls: number[] } {
@@ -59,6 +62,7 @@ describe('QuestionStore against a real redis-server', () => {
     server = await startRedisServer({ appendOnly: false });
     redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     answers = await hashAnswers(
+      hasher,
       ['q.first-pet', 'q.first-school', 'q.parents-met', 'q.first-car', 'q.first-job'].map((questionId) => ({
         questionId,
         answer: `answer for ${questionId}`,

@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { hashSecret, verifySecret } from '../../src/security/pin-hash.js';
 import { CodeSecrets } from '../../src/security/secrets.js';
 import { computeSignature, isValidSignature } from '../../src/security/webhook-signature.js';
 
@@ -57,17 +56,6 @@ describe('one-time codes', () => {
     expect(secrets.digest('f', '123456')).not.toBe(other.digest('f', '123456'));
     expect(secrets.digest('f', '123456')).not.toBe(secrets.digest('g', '123456'));
     expect(secrets.digest('f', '123456')).not.toContain('123456');
-  });
-});
-
-describe('PIN hashes', () => {
-  it('verify the right PIN only, with a fresh salt each time', async () => {
-    const hash = await hashSecret('4821');
-    expect(hash).toMatch(/^scrypt\$16384\$8\$1\$/);
-    expect(await verifySecret('4821', hash)).toBe(true);
-    expect(await verifySecret('4822', hash)).toBe(false);
-    expect(await hashSecret('4821')).not.toBe(hash);
-    expect(await verifySecret('4821', 'garbage')).toBe(false);
   });
 });
 
