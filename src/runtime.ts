@@ -51,7 +51,7 @@ import type { PortalSessionStore } from './portal/session-store.js';
 import { QuestionStore } from './questions/index.js';
 import { SecretHasher } from './security/pin-hash.js';
 import { SecretGuard } from './security/secret-guard.js';
-import { CodeSecrets } from './security/secrets.js';
+import { CodeSecrets, derivedKey } from './security/secrets.js';
 import { AuditLog } from './store/audit-log.js';
 import { RateLimiter } from './store/rate-limiter.js';
 import { SmsDirectory } from './store/sms-directory.js';
@@ -295,6 +295,7 @@ export class Runtime {
           sessions: this.portalSessions,
           serviceName: config.serviceName,
           placeholderHome: false,
+          csrfKey: derivedKey(config.secretKey, 'portal-login-csrf'),
           ...(this.options.loginPaddingMs !== undefined
             ? { loginLimits: { minFailureMs: this.options.loginPaddingMs } }
             : {}),
@@ -309,24 +310,36 @@ export class Runtime {
         }),
       );
     }
-    this.appInstance = await buildApp(config, this.logger, {
-      public: publicPlugins,
-      authenticated: {
-        auth: bearerAuth(config.apiKey),
-        routes: [
-          usersRoutes({
-            users: this.users,
-            guard: this.guard,
-            hasher: this.hasher,
-            clock: this.clock,
-            phonePolicy: config.phones,
-            pinPolicy: config.pin,
-            defaults: { language: config.defaultLanguage },
-          }),
-          verificationsRoutes({ verifications: this.verifications, waiter: this.waiter }),
-        ],
+    this.appInstance = await buildApp(
+      config,
+      this.logger,
+      {
+        public: publicPlugins,
+        authenticated: {
+          auth: bearerAuth(config.apiKey),
+          routes: [
+            usersRoutes({
+              users: this.users,
+              guard: this.guard,
+              hasher: this.hasher,
+              clock: this.clock,
+              phonePolicy: config.phones,
+              pinPolicy: config.pin,
+              defaults: { language: config.defaultLanguage },
+            }),
+            verificationsRoutes({ verifications: this.verifications, waiter: this.waiter }),
+          ],
+        },
       },
-    });
+      {
+        requestLimit: {
+          max: config.rateLimit.max,
+          windowSeconds: config.rateLimit.windowSeconds,
+          redis: this.redis,
+          nameSpace: `${this.keys.tag}:http-rate:`,
+        },
+      },
+    );
     return this.appInstance;
   }
 

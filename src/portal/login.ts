@@ -20,7 +20,7 @@ import {
 } from '../../web/portal/login-page.js';
 import { type Directory, validateCredentialsInput } from '../directory/directory.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
-import { endSession, ensureSession, establishSession, type PortalLogger } from './portal-security.js';
+import { endSession, establishSession, formCsrfToken, type PortalLogger } from './portal-security.js';
 
 export interface LoginLimit {
   limit: number;
@@ -72,14 +72,19 @@ export function loginRoutes(options: LoginRoutesOptions): FastifyPluginAsync {
   validateLimits(limits);
 
   return async (app) => {
-    app.get(LOGIN_PATH, async (request, reply) => {
-      const session = await ensureSession(request, reply);
-      return sendHtml(reply, 200, renderLoginPage({ serviceName, csrfToken: session.csrf }));
-    });
+    // No session is created here: the form's CSRF token is stateless (login-csrf.ts).
+    app.get(LOGIN_PATH, async (request, reply) =>
+      sendHtml(reply, 200, renderLoginPage({ serviceName, csrfToken: formCsrfToken(request, reply) })),
+    );
 
     app.post(LOGIN_PATH, async (request, reply) => {
-      // The CSRF check has run: the request has a session.
-      const session = await ensureSession(request, reply);
+      // The CSRF check has run (the session's token, or the stateless sign-in token); a session is created only
+      // once the password is accepted.
+      // A refusal renders the token that was just accepted, so every refusal looks the same and sets nothing.
+      const submitted = (request.body as Record<string, unknown> | null)?._csrf;
+      const csrfToken = () =>
+        request.portalSession?.csrf ??
+        (typeof submitted === 'string' ? submitted : formCsrfToken(request, reply));
       const body = formFields(request.body);
       const username = body.username;
       const password = body.password;
@@ -91,7 +96,7 @@ export function loginRoutes(options: LoginRoutesOptions): FastifyPluginAsync {
           400,
           renderLoginPage({
             serviceName,
-            csrfToken: session.csrf,
+            csrfToken: csrfToken(),
             username,
             fieldErrors: {
               ...(username === '' ? { username: 'Enter your username.' } : {}),
@@ -112,7 +117,7 @@ export function loginRoutes(options: LoginRoutesOptions): FastifyPluginAsync {
           401,
           renderLoginPage({
             serviceName,
-            csrfToken: session.csrf,
+            csrfToken: csrfToken(),
             error: unavailable ? LOGIN_UNAVAILABLE_MESSAGE : LOGIN_FAILED_MESSAGE,
           }),
         );

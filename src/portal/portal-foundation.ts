@@ -4,6 +4,7 @@
  * are plugins handed in through `pages`: registered inside the same scope, they get `request.portalSession`,
  * the CSRF check on every POST and the headers without doing anything.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -14,6 +15,7 @@ import type { Directory } from '../directory/directory.js';
 import type { Keys } from '../engine/keys.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimit, type LoginLimits, loginRoutes, sendHtml } from './login.js';
+import { loginCsrf } from './login-csrf.js';
 import { type PortalLogger, portalSecurity, requireStage } from './portal-security.js';
 import { PortalSessionStore, type PortalSessionStoreOptions } from './session-store.js';
 
@@ -49,6 +51,11 @@ export interface PortalFoundationDeps {
   pages?: FastifyPluginAsync[];
   /** Mount the placeholder `GET /` (default true; turn off when a page provides `/`). */
   placeholderHome?: boolean;
+  /**
+   * Key of the sign-in form's stateless CSRF token; every process behind one address needs the same one
+   * (the runtime derives it from SECRET_KEY). Default: random per process.
+   */
+  csrfKey?: string;
 }
 
 export const DEFAULT_SERVICE_NAME = 'Dialtone MFA';
@@ -77,8 +84,20 @@ export function portalFoundation(deps: PortalFoundationDeps): FastifyPluginAsync
 
   return async (app) => {
     app.decorate('portalSessions', sessions);
+    const secureCookies = new URL(deps.publicUrl).protocol === 'https:';
+    const csrf = loginCsrf({
+      key: deps.csrfKey ?? randomBytes(32).toString('base64url'),
+      clock: deps.clock,
+      secureCookies,
+    });
     await app.register(
-      portalSecurity({ sessions, publicUrl: deps.publicUrl, logger: deps.logger, serviceName }),
+      portalSecurity({
+        sessions,
+        publicUrl: deps.publicUrl,
+        logger: deps.logger,
+        serviceName,
+        loginCsrf: csrf,
+      }),
     );
 
     app.get(PORTAL_CSS_PATH, { config: { portalPublic: true } }, async (_request, reply) =>

@@ -27,6 +27,7 @@ import type {
 import type { SafeHtml } from '../../web/html.js';
 import { CSRF_FIELD, csrfInput, HOME_PATH, LOGIN_PATH } from '../../web/portal/layout.js';
 import { renderMessagePage } from '../../web/portal/message-page.js';
+import type { LoginCsrf } from './login-csrf.js';
 import type {
   PortalSession,
   PortalSessionChanges,
@@ -57,6 +58,8 @@ export interface PortalSecurityOptions {
   publicUrl: string;
   logger: PortalLogger;
   serviceName: string;
+  /** The stateless CSRF token of forms posted without a session (the sign-in form). */
+  loginCsrf: LoginCsrf;
 }
 
 export interface SessionCookie {
@@ -85,6 +88,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 interface RequestContext {
   sessions: PortalSessionStore;
   cookie: SessionCookie;
+  loginCsrf: LoginCsrf;
 }
 
 /** Set for every request that went through `portalSecurity`; the helpers below read it. */
@@ -123,7 +127,7 @@ export function portalSecurity(options: PortalSecurityOptions): FastifyPluginAsy
     if (!app.hasRequestDecorator('portalSession')) app.decorateRequest('portalSession', null);
 
     app.addHook('onRequest', async (request, reply) => {
-      contexts.set(request, { sessions, cookie: session });
+      contexts.set(request, { sessions, cookie: session, loginCsrf: options.loginCsrf });
       if (request.routeOptions.config.portalPublic === true) return;
       reply.header('cache-control', 'no-store');
       const id = request.cookies[session.name];
@@ -135,7 +139,7 @@ export function portalSecurity(options: PortalSecurityOptions): FastifyPluginAsy
 
     app.addHook('preHandler', async (request, reply) => {
       if (SAFE_METHODS.has(request.method)) return;
-      const problem = csrfProblem(request);
+      const problem = csrfProblem(request, options.loginCsrf);
       if (problem === null) return;
       logger.info(
         { method: request.method, route: request.routeOptions.url, ip: request.ip, problem },
@@ -166,11 +170,7 @@ export function portalSecurity(options: PortalSecurityOptions): FastifyPluginAsy
       if (status >= 500) request.log.error({ err: error, route: request.routeOptions.url }, 'portal: failed');
       const page = renderMessagePage({
         serviceName,
-        title: status >= 500 ? 'Something went wrong' : 'That did not work',
-        message:
-          status >= 500
-            ? 'The service could not finish this request. Please try again in a few minutes.'
-            : 'The request could not be understood. Go back and try again.',
+        ...errorPageText(status),
         next: { href: HOME_PATH, label: 'Start again' },
       });
       return reply
@@ -184,12 +184,32 @@ export function portalSecurity(options: PortalSecurityOptions): FastifyPluginAsy
   return plugin;
 }
 
-function csrfProblem(request: FastifyRequest): string | null {
+/** What the error page says: a limit and an outage are told apart from a request that made no sense. */
+function errorPageText(status: number): { title: string; message: string } {
+  if (status === 429) return { title: 'Too many requests', message: 'Please wait a minute, then try again.' };
+  if (status === 503)
+    return {
+      title: 'Temporarily unavailable',
+      message: 'The service cannot answer right now. Please try again in a few minutes.',
+    };
+  if (status >= 500)
+    return {
+      title: 'Something went wrong',
+      message: 'The service could not finish this request. Please try again in a few minutes.',
+    };
+  return {
+    title: 'That did not work',
+    message: 'The request could not be understood. Go back and try again.',
+  };
+}
+
+function csrfProblem(request: FastifyRequest, loginCsrf: LoginCsrf): string | null {
   const session = request.portalSession;
-  if (session === null) return 'no-session';
   const body = request.body;
   const token =
     typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[CSRF_FIELD] : undefined;
+  // Without a session only the sign-in form's stateless token can pass (every other page needs a session).
+  if (session === null) return loginCsrf.verify(request, token) ? null : 'no-session';
   if (typeof token !== 'string' || token === '') return 'missing';
   return sameSecret(token, session.csrf) ? null : 'mismatch';
 }
@@ -237,14 +257,13 @@ function setSessionCookie(reply: FastifyReply, ctx: RequestContext, id: string):
   reply.setCookie(ctx.cookie.name, id, ctx.cookie.options);
 }
 
-/** The request's session, or a new anonymous one (cookie set) when it has none: for pages with a form. */
-export async function ensureSession(request: FastifyRequest, reply: FastifyReply): Promise<PortalSession> {
-  if (request.portalSession) return request.portalSession;
-  const ctx = context(request);
-  const created = await ctx.sessions.create();
-  setSessionCookie(reply, ctx, created.id);
-  request.portalSession = created;
-  return created;
+/**
+ * The CSRF token for a form: the session's when the request has one, else a stateless sign-in token (nonce
+ * cookie set, nothing stored): a visitor without a session creates no server state.
+ */
+export function formCsrfToken(request: FastifyRequest, reply: FastifyReply): string {
+  if (request.portalSession) return request.portalSession.csrf;
+  return context(request).loginCsrf.issue(request, reply);
 }
 
 /**

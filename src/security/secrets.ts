@@ -30,6 +30,11 @@ export class CodeSecrets {
   }
 }
 
+/** A key for one purpose derived from SECRET_KEY, so no two uses share a key. */
+export function derivedKey(secretKey: string, purpose: string): string {
+  return createHmac('sha256', secretKey).update(`derived-key\0${purpose}`).digest('base64url');
+}
+
 export function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);

@@ -32,6 +32,8 @@ import { startTestSlapd, type TestSlapd, USERS } from '../support/slapd-server.j
 /** The padding of every refused sign-in in these tests. */
 const MIN_FAILURE_MS = 400;
 const COOKIE = 'mfa_session';
+/** The sign-in form's nonce cookie (its CSRF token is stateless: nothing is stored before the password). */
+const LOGIN_COOKIE = 'mfa_login';
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 type LogLine = { level: string; o: object; m?: string };
@@ -119,7 +121,8 @@ class Browser {
 }
 
 function csrfOf(page: string): string {
-  const token = /<input type="hidden" name="_csrf" value="([A-Za-z0-9_-]{43})">/.exec(page)?.[1];
+  // A session's token, or the stateless sign-in token `issuedAt.mac`.
+  const token = /<input type="hidden" name="_csrf" value="((?:\d+\.)?[A-Za-z0-9_-]{43})">/.exec(page)?.[1];
   if (!token) throw new Error(`no _csrf field in:\n${page}`);
   secretsSeen.add(token);
   return token;
@@ -214,6 +217,11 @@ async function startPortal(overrides: Partial<PortalFoundationDeps> & { prefix: 
   };
 }
 
+/** The portal's session keys in Redis (hashed ids). */
+async function sessionKeys(target: Portal): Promise<string[]> {
+  return (await redis.keys(`${target.keys.tag}:portal:session:*`)).sort();
+}
+
 async function signIn(browser: Browser, username: string, password: string): Promise<Answer> {
   const csrf = await browser.csrf();
   return browser.post('/login', { username, password, _csrf: csrf });
@@ -244,7 +252,8 @@ afterAll(async () => {
 });
 
 describe('portal: the sign-in page', () => {
-  it('has labelled fields, a CSRF field, no script or inline style, and an anonymous session cookie', async () => {
+  it('has labelled fields, a CSRF field, no script or inline style, and stores nothing without a session', async () => {
+    const sessionsBefore = await sessionKeys(portal);
     const browser = portal.browser();
     const page = await browser.get('/login');
     expect(page.status).toBe(200);
@@ -260,21 +269,22 @@ describe('portal: the sign-in page', () => {
     expect(page.body).not.toMatch(/<script|\sstyle=|<style|\son[a-z]+=/i);
     const csrf = csrfOf(page.body);
 
+    expect(csrf).toMatch(/^\d+\.[A-Za-z0-9_-]{43}$/);
+
+    // Only the form's nonce cookie: no session cookie, and no session in Redis.
     expect(page.setCookies).toHaveLength(1);
     const cookie = page.setCookies[0]!;
-    expect(cookie).toMatch(/^mfa_session=[A-Za-z0-9_-]{43}; /);
+    expect(cookie).toMatch(/^mfa_login=[A-Za-z0-9_-]{22}; /);
     expect(cookie).toMatch(/; Path=\/(;|$)/);
     expect(cookie).toMatch(/; HttpOnly(;|$)/);
     expect(cookie).toMatch(/; SameSite=Lax(;|$)/);
     expect(cookie).not.toMatch(/Secure|Max-Age|Expires/i);
+    expect(browser.session).toBeUndefined();
 
-    const stored = await portal.sessions.load(browser.session!);
-    expect(stored).toMatchObject({ username: null, stage: 'anonymous', csrf });
-
-    // The same browser keeps its session and its token.
-    const again = await browser.get('/login');
-    expect(again.setCookies).toEqual([]);
-    expect(csrfOf(again.body)).toBe(csrf);
+    // The same browser keeps its nonce; many visits still store nothing.
+    for (let i = 0; i < 20; i++) expect((await browser.get('/login')).setCookies).toEqual([]);
+    for (let i = 0; i < 20; i++) await portal.browser().get('/login');
+    expect(await sessionKeys(portal)).toEqual(sessionsBefore);
   });
 
   it('sends the security headers: a CSP without inline code, no framing, no caching', async () => {
@@ -323,7 +333,7 @@ describe('portal: the sign-in page', () => {
     const secure = await startPortal({ prefix: 'portal-https', publicUrl: 'https://mfa.example.com' });
     const page = await secure.browser().get('/login');
     expect(page.setCookies[0]).toMatch(
-      /^__Host-mfa_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      /^__Host-mfa_login=[A-Za-z0-9_-]{22}; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
     expect(page.headers.get('strict-transport-security')).toMatch(/max-age=31536000/);
   });
@@ -333,7 +343,6 @@ describe('portal: CSRF', () => {
   it('refuses a POST without or with a wrong _csrf: 403, a page, and nothing changes', async () => {
     const browser = portal.browser();
     const csrf = await browser.csrf();
-    const id = browser.session!;
     const calls = directoryCalls;
     const right = { username: 'jdoe', password: USERS.jdoe.password };
 
@@ -347,15 +356,21 @@ describe('portal: CSRF', () => {
     }
     // Two tokens at once (a repeated field) are refused too.
     expect((await browser.post('/login', { ...right, _csrf: [csrf, csrf] })).status).toBe(403);
-    expect(browser.session).toBe(id);
+    expect(browser.session).toBeUndefined();
     expect(directoryCalls).toBe(calls);
-    expect(await portal.sessions.load(id)).toMatchObject({ username: null, stage: 'anonymous', csrf });
 
-    // Without any session, even a plausible token is refused.
+    // A token is bound to its browser's nonce: another browser (or a forged page) cannot use it.
     const stranger = portal.browser();
+    expect((await stranger.post('/login', { ...right, _csrf: csrf })).status).toBe(403);
+    await stranger.get('/login'); // its own nonce, not the one csrf was made for
     expect((await stranger.post('/login', { ...right, _csrf: csrf })).status).toBe(403);
     expect(stranger.session).toBeUndefined();
     expect(directoryCalls).toBe(calls);
+
+    // A stale form (over two hours old) is refused; a fresh one from the same page works.
+    clock.advance(2 * 60 * 60 * 1000 + 1);
+    expect((await browser.post('/login', { ...right, _csrf: csrf })).status).toBe(403);
+    expect((await browser.post('/login', { ...right, _csrf: await browser.csrf() })).status).toBe(303);
   });
 
   it('protects sign-out and added pages the same way', async () => {
@@ -373,7 +388,7 @@ describe('portal: signing in', () => {
   it('accepts the right password: 303, a new session id and CSRF token, stage password', async () => {
     const browser = portal.browser();
     const csrf = await browser.csrf();
-    const anonymous = browser.session!;
+    expect(browser.session).toBeUndefined();
     const answer = await browser.post('/login', {
       username: 'jdoe',
       password: USERS.jdoe.password,
@@ -385,10 +400,8 @@ describe('portal: signing in', () => {
     expect(answer.setCookies[0]).toMatch(/^mfa_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
     const signedIn = browser.session!;
     expect(signedIn).toMatch(SESSION_ID);
-    expect(signedIn).not.toBe(anonymous);
 
-    // The anonymous id is gone; the new session carries the directory's user.
-    expect(await portal.sessions.load(anonymous)).toBeNull();
+    // The session is created now, with the directory's user.
     const session = await portal.sessions.load(signedIn);
     expect(session).toMatchObject({
       username: 'jdoe',
@@ -397,13 +410,14 @@ describe('portal: signing in', () => {
     });
     expect(session?.csrf).not.toBe(csrf);
 
-    // The old cookie is worth nothing: it opens no page and posts no form.
+    // The sign-in token is worth nothing once signed in: forms need the session's token now.
+    expect((await browser.post('/logout', { _csrf: csrf })).status).toBe(403);
+    // The nonce cookie alone opens no page.
     const replay = new Browser(portal.baseUrl, browser.ip);
-    replay.jar.set(COOKIE, anonymous);
+    replay.jar.set(LOGIN_COOKIE, browser.jar.get(LOGIN_COOKIE)!);
     const home = await replay.get('/');
     expect(home.status).toBe(303);
     expect(home.headers.get('location')).toBe('/login');
-    expect((await replay.post('/logout', { _csrf: csrf })).status).toBe(403);
 
     // The password alone is not enough for the signed-in home page.
     const early = await browser.get('/');
@@ -448,7 +462,7 @@ describe('portal: refused sign-ins', () => {
   it('answers an unknown user, a wrong password, a blank password and a blocked account alike, each padded', async () => {
     const browser = portal.browser();
     const csrf = await browser.csrf();
-    const id = browser.session!;
+    const sessionsBefore = await sessionKeys(portal);
     const attempts: { username: string; password: string; reachesDirectory: boolean }[] = [
       { username: 'jdoe', password: 'wrong password', reachesDirectory: true },
       { username: 'nobody-at-all', password: 'wrong password', reachesDirectory: true },
@@ -482,8 +496,9 @@ describe('portal: refused sign-ins', () => {
         MIN_FAILURE_MS,
       );
     }
-    expect(browser.session).toBe(id);
-    expect(await portal.sessions.load(id)).toMatchObject({ stage: 'anonymous', username: null, csrf });
+    // Refusals create no session.
+    expect(browser.session).toBeUndefined();
+    expect(await sessionKeys(portal)).toEqual(sessionsBefore);
   });
 
   it('asks for an empty field without asking the directory', async () => {
@@ -599,7 +614,6 @@ describe('portal: directory outage', () => {
     const outage = await startPortal({ prefix: 'portal-outage', directory: down });
     const browser = outage.browser();
     const csrf = await browser.csrf();
-    const id = browser.session;
     const answer = await browser.post('/login', {
       username: 'jdoe',
       password: USERS.jdoe.password,
@@ -609,7 +623,7 @@ describe('portal: directory outage', () => {
     expect(answer.body).toContain(LOGIN_UNAVAILABLE_MESSAGE);
     expect(answer.body).not.toMatch(/ldap|127\.0\.0\.1|ECONNREFUSED/i);
     expect(answer.ms).toBeGreaterThanOrEqual(MIN_FAILURE_MS);
-    expect(browser.session).toBe(id);
+    expect(browser.session).toBeUndefined();
     const line = log.lines.find((l) => l.m === 'portal: sign-in failed closed, the directory is unavailable');
     expect(line?.level).toBe('warn');
     expect(line?.o).toMatchObject({ reason: 'unavailable', username: 'jdoe' });

@@ -45,7 +45,7 @@ export class PortalClient {
       else this.jar.set(name, value);
     }
     const body = await response.text();
-    const token = /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(body)?.[1];
+    const token = /name="_csrf" value="([A-Za-z0-9_.-]+)"/.exec(body)?.[1];
     if (token) this.csrf = token;
     return { status: response.status, location: response.headers.get('location'), body };
   }
