@@ -38,7 +38,7 @@ interface FraudContext {
 }
 
 /** A user reported a verification as fraud: block the user and audit the report (the flow and the channel). */
-export const fraudReported = (channel: 'sms' | 'voice') => [
+export const fraudReported = (channel: 'sms' | 'voice' | 'push') => [
   {
     type: 'blockUser' as const,
     params: ({ context }: { context: FraudContext }) => ({

@@ -48,6 +48,14 @@ export interface AuditEffect {
   data?: Record<string, string | number | boolean>;
 }
 
+/** Wakes the user's devices for a push challenge (long-poll always; Web Push where a device subscribed). */
+export interface NotifyDevicesEffect {
+  type: 'notifyDevices';
+  userId: string;
+  deviceIds: string[];
+  expiresAt: number;
+}
+
 export interface PlaceCallEffect {
   type: 'placeCall';
   to: string;
@@ -170,6 +178,7 @@ export type Effect =
   | StoreQuestionsEffect
   | NotifyUserEffect
   | SendSmsEffect
+  | NotifyDevicesEffect
   | PlaceCallEffect
   | HangupCallEffect
   | SetPinEffect
@@ -189,6 +198,7 @@ export const EFFECT_TYPES: readonly EffectType[] = [
   'storeQuestions',
   'notifyUser',
   'sendSms',
+  'notifyDevices',
   'placeCall',
   'hangupCall',
   'setPin',

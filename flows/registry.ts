@@ -11,6 +11,12 @@ import {
   secondFactorMachine,
 } from './second-factor/machine.js';
 import { signInAwaitsChild } from './second-factor/view.js';
+import { pushStatusOf } from './push-approval/accessors.js';
+import {
+  PUSH_APPROVAL_MACHINE_ID,
+  PUSH_APPROVAL_MACHINE_VERSION,
+  pushApprovalMachine,
+} from './push-approval/machine.js';
 import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
 import { VOICE_CALL_MACHINE_ID, VOICE_CALL_MACHINE_VERSION, voiceCallMachine } from './voice-call/machine.js';
 
@@ -77,10 +83,18 @@ export const secondFactorFlow: FlowDefinition<typeof secondFactorMachine> = {
   awaitsChild: signInAwaitsChild,
 };
 
+export const pushApprovalFlow: FlowDefinition<typeof pushApprovalMachine> = {
+  id: PUSH_APPROVAL_MACHINE_ID,
+  version: PUSH_APPROVAL_MACHINE_VERSION,
+  machine: pushApprovalMachine,
+  statusOf: pushStatusOf,
+};
+
 /** Every machine the engine can run, by id. */
 export const flowRegistry: ReadonlyMap<string, FlowDefinition> = new Map<string, FlowDefinition>([
   [smsOtpFlow.id, smsOtpFlow as unknown as FlowDefinition],
   [voiceCallFlow.id, voiceCallFlow as unknown as FlowDefinition],
   [enrollmentFlow.id, enrollmentFlow as unknown as FlowDefinition],
   [secondFactorFlow.id, secondFactorFlow as unknown as FlowDefinition],
+  [pushApprovalFlow.id, pushApprovalFlow as unknown as FlowDefinition],
 ]);
