@@ -23,6 +23,8 @@ import { simulatorRoutes } from './carriers/simulator/simulator-routes.js';
 import { SimulatorStore } from './carriers/simulator/simulator-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/load-config.js';
+import { interimSecretGuard } from './devices/interim-secret-guard.js';
+import { createMobileApp, type MobileApp } from './devices/mobile-app.js';
 import type { Directory } from './directory/directory.js';
 import { createEffectHandlers } from './effects/effect-handlers.js';
 import { ChildFlows } from './engine/child-flows.js';
@@ -109,6 +111,7 @@ export class Runtime {
   readonly hasher: SecretHasher;
   readonly clock: Clock;
   readonly relay: OutboxRelay;
+  readonly mobile: MobileApp;
   private readonly queueConnection: Redis;
   private readonly queues: EngineQueues;
   private readonly waiter: StatusWaiter;
@@ -163,6 +166,20 @@ export class Runtime {
     const secrets = new CodeSecrets(config.secretKey);
     this.hasher = new SecretHasher(config.secretKey);
     this.carrier = options.carrier ?? selectCarrier(config, logger);
+    this.mobile = createMobileApp({
+      config,
+      redis: this.redis,
+      keys: this.keys,
+      engine: this.engine,
+      users: this.users,
+      secrets,
+      secretKey: config.secretKey,
+      limiter: new RateLimiter(this.redis, this.keys),
+      audit: this.audit,
+      guard: interimSecretGuard({ users: this.users, clock: this.clock, lockout: config.lockout }),
+      clock: this.clock,
+      logger,
+    });
     this.voice = new VoiceCalls({
       config,
       engine: this.engine,
@@ -208,6 +225,7 @@ export class Runtime {
         logger,
       }),
       sessions: this.portalSessions,
+      notifier: () => this.mobile.notifier,
       mailer: this.mailer,
       questions: this.questions,
       secrets,
@@ -244,6 +262,7 @@ export class Runtime {
         inbound: this.inbound,
         logger: this.logger,
       }),
+      this.mobile.routes(),
     ];
     // Development tools are never mounted in production, whatever else the configuration says.
     const development = config.env !== 'production';
@@ -380,6 +399,7 @@ export class Runtime {
     await this.mailer.close();
     await this.options.directory?.close();
     await this.waiter.stop();
+    await this.mobile.stop();
     await this.queues.close();
     await Promise.allSettled([this.redis.quit(), this.queueConnection.quit()]);
   }

@@ -1,3 +1,5 @@
+import { enPush } from './en/push.js';
+
 export const en = {
   'sms.code.reply':
     '{code} is your {service} code. Reply {code} to verify it is you. Reply 0 if you did not ask for it.',
@@ -39,6 +41,7 @@ export const en = {
   'voice.failed': 'Verification failed. Goodbye.',
   'voice.fraud': 'Thank you. The sign-in was blocked and your administrator has been told. Goodbye.',
   'voice.goodbye': 'Goodbye.',
+  ...enPush,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,4 +1,5 @@
 import type { MessageKey } from './en.js';
+import { esPush } from './es/push.js';
 
 export const es: Record<MessageKey, string> = {
   'sms.code.reply':
@@ -44,4 +45,5 @@ export const es: Record<MessageKey, string> = {
   'voice.failed': 'La verificación ha fallado. Adiós.',
   'voice.fraud': 'Gracias. El acceso se ha bloqueado y se ha avisado a su administrador. Adiós.',
   'voice.goodbye': 'Adiós.',
+  ...esPush,
 };

@@ -82,6 +82,19 @@ export interface Config {
   rateLimit: { max: number; windowSeconds: number };
   bodyLimitBytes: number;
   sweep: { intervalMs: number; graceMs: number };
+  push: {
+    ttlSeconds: number;
+    numberDigits: number;
+    limit: { count: number; windowSeconds: number };
+    maxDevices: number;
+    webPush: {
+      enabled: boolean;
+      publicKey: string | undefined;
+      privateKey: string | undefined;
+      subject: string;
+      hosts: string[];
+    };
+  };
 }
 
 export class ConfigError extends Error {
@@ -150,6 +163,8 @@ function resolveConfig(raw: RawConfig): Config {
     problems.push(...ldapTransportProblems(raw, production));
   } else if (production)
     problems.push('LDAP_URL: required when NODE_ENV=production (the demo directory is for development)');
+  if (Boolean(raw.VAPID_PUBLIC_KEY) !== Boolean(raw.VAPID_PRIVATE_KEY))
+    problems.push('VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY: set both or neither');
   if (raw.PIN_MIN_LENGTH > raw.PIN_MAX_LENGTH)
     problems.push('PIN_MIN_LENGTH: must not exceed PIN_MAX_LENGTH');
   const trustProxy = parseTrustProxy(raw.TRUST_PROXY);
@@ -236,6 +251,19 @@ function resolveConfig(raw: RawConfig): Config {
     rateLimit: { max: raw.RATE_LIMIT_MAX, windowSeconds: raw.RATE_LIMIT_WINDOW_SECONDS },
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     sweep: { intervalMs: raw.SWEEP_INTERVAL_MS, graceMs: raw.SWEEP_GRACE_MS },
+    push: {
+      ttlSeconds: raw.PUSH_TTL_SECONDS,
+      numberDigits: raw.PUSH_NUMBER_DIGITS,
+      limit: { count: raw.PUSH_LIMIT, windowSeconds: raw.PUSH_LIMIT_WINDOW_SECONDS },
+      maxDevices: raw.MAX_DEVICES,
+      webPush: {
+        enabled: raw.WEB_PUSH,
+        publicKey: raw.VAPID_PUBLIC_KEY,
+        privateKey: raw.VAPID_PRIVATE_KEY,
+        subject: raw.VAPID_SUBJECT ?? vapidSubject(raw.MAIL_FROM),
+        hosts: raw.WEB_PUSH_HOSTS.map((h) => h.toLowerCase()),
+      },
+    },
   };
 }
 
@@ -274,6 +302,12 @@ function configWarnings(raw: RawConfig): string[] {
       `PIN_MIN_LENGTH=${raw.PIN_MIN_LENGTH}: new PINs may be shorter than ${RECOMMENDED_PIN_MIN_LENGTH} digits and easier to guess`,
     );
   return warnings;
+}
+
+/** Push services want a contact for the sender: the mail sender's address unless VAPID_SUBJECT says otherwise. */
+function vapidSubject(mailFrom: string): string {
+  const address = /<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom.trim();
+  return `mailto:${address}`;
 }
 
 function persistedDevSecret(dataDir: string, name: string): string {

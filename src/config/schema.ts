@@ -110,6 +110,30 @@ export const configSchema = z.object({
   RATE_LIMIT_MAX: int(0, 1_000_000, 600),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
   BODY_LIMIT_BYTES: int(1024, 1048576, 65536),
+  PUSH_TTL_SECONDS: int(15, 120, 60),
+  PUSH_NUMBER_DIGITS: int(2, 6, 3),
+  PUSH_LIMIT: int(1, 20, 5),
+  PUSH_LIMIT_WINDOW_SECONDS: int(60, 86400, 900),
+  MAX_DEVICES: int(1, 10, 5),
+  WEB_PUSH: bool.default(true),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{87}$/, 'a base64url P-256 public key')
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url P-256 private key')
+    .optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/, 'must start with mailto: or https://')
+    .optional(),
+  WEB_PUSH_HOSTS: list.default([
+    'fcm.googleapis.com',
+    'push.services.mozilla.com',
+    'push.apple.com',
+    'notify.windows.com',
+  ]),
   SWEEP_INTERVAL_MS: int(100, 60000, 5000),
   SWEEP_GRACE_MS: int(0, 600000, 10000),
 });

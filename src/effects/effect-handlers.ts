@@ -5,6 +5,7 @@ import type { VoiceCarrier } from '../carriers/voice-port.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
 import type { ChildFlows } from '../engine/child-flows.js';
+import type { DeviceNotifier } from '../devices/device-notifier.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { EffectHandlers } from '../engine/workers.js';
 import { type Logger, maskPhone } from '../log.js';
@@ -31,6 +32,7 @@ export function createEffectHandlers(deps: {
   engine: () => FlowEngine;
   children: ChildFlows;
   sessions: Pick<PortalSessionStore, 'endUserSessions'>;
+  notifier: () => DeviceNotifier;
   secrets: CodeSecrets;
   sms: SmsDirectory;
   users: UserStore;
@@ -58,6 +60,15 @@ export function createEffectHandlers(deps: {
         { flowId, jobId, messageSid: sent.sid, dest: maskPhone(effect.to), message: effect.message },
         'text sent',
       );
+    },
+    async notifyDevices(effect, { flowId }) {
+      // Never throws: a push service being down must not retry the job; the device long-polls anyway.
+      await deps.notifier().notify({
+        flowId,
+        userId: effect.userId,
+        deviceIds: effect.deviceIds,
+        expiresAt: effect.expiresAt,
+      });
     },
     async placeCall(effect, { flowId, jobId }) {
       try {

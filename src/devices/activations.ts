@@ -1,0 +1,142 @@
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+import type { DeviceKeys } from './device-keys.js';
+import { userKeyOf } from './device-store.js';
+
+export const ACTIVATION_CODE_DIGITS = 12;
+export const ACTIVATION_TTL_MS = 10 * 60_000;
+export const ACTIVATION_MAX_TRIES = 5;
+
+export interface ActivationTicket {
+  id: string;
+  /** Shown once, on the page that generated it; only its keyed digest is stored. */
+  code: string;
+  expiresAt: number;
+}
+
+export type ActivationState =
+  | { state: 'pending'; expiresAt: number }
+  | { state: 'used'; deviceId: string }
+  | { state: 'gone' };
+
+export type RedeemResult =
+  | { ok: true; userId: string }
+  | { ok: false; reason: 'unknown' | 'wrong' | 'exhausted' };
+
+// KEYS: activation hash. ARGV: digest, max tries. Single use: the right code marks it used at once.
+const REDEEM = `
+local digest = redis.call('HGET', KEYS[1], 'digest')
+if not digest or redis.call('HGET', KEYS[1], 'used') then return {'unknown'} end
+if digest == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'used', '1')
+  return {'ok', redis.call('HGET', KEYS[1], 'userId')}
+end
+local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
+if tries >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) return {'exhausted'} end
+return {'wrong'}
+`;
+
+/** "1234 5678 9012", "1234-5678-9012" and "123456789012" are the same code. */
+export function normalizeActivationCode(typed: string): string | null {
+  const digits = typed.replace(/[\s-]/g, '');
+  return /^\d{12}$/.test(digits) ? digits : null;
+}
+
+export const formatActivationCode = (code: string) => code.replace(/(\d{4})(?=\d)/g, '$1 ');
+
+/**
+ * Single-use activations: 12 CSPRNG digits, valid 10 minutes, 5 wrong tries, stored as a keyed digest (a plain
+ * hash of 12 digits is reversed in hours; a keyed one needs SECRET_KEY). A user has one live activation: a new
+ * one replaces the old.
+ */
+export class Activations {
+  private readonly digestKey: Buffer;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: DeviceKeys,
+    secretKey: string,
+    private readonly clock: Clock,
+  ) {
+    this.digestKey = createHmac('sha256', secretKey).update('device-activation').digest();
+  }
+
+  async create(userId: string): Promise<ActivationTicket> {
+    const id = randomBytes(12).toString('base64url');
+    const code = String(randomInt(0, 10 ** ACTIVATION_CODE_DIGITS)).padStart(ACTIVATION_CODE_DIGITS, '0');
+    const expiresAt = this.clock.now() + ACTIVATION_TTL_MS;
+    const latest = this.latestKey(userId);
+    const previous = await this.redis.get(latest);
+    const multi = this.redis.multi();
+    if (previous) multi.del(this.keys.activation(previous));
+    multi
+      .hset(
+        this.keys.activation(id),
+        'userId',
+        userId,
+        'digest',
+        this.digest(id, code),
+        'expiresAt',
+        expiresAt,
+      )
+      .pexpire(this.keys.activation(id), ACTIVATION_TTL_MS)
+      .set(latest, id, 'PX', ACTIVATION_TTL_MS);
+    await multi.exec();
+    return { id, code, expiresAt };
+  }
+
+  /** Whose activation this is (to throttle the check in that user's lockout); null when unknown or expired. */
+  async ownerOf(id: string): Promise<string | null> {
+    const [userId, expiresAt, used] = await this.redis.hmget(
+      this.keys.activation(id),
+      'userId',
+      'expiresAt',
+      'used',
+    );
+    if (!userId || used || Number(expiresAt) <= this.clock.now()) return null;
+    return userId;
+  }
+
+  async redeem(id: string, code: string): Promise<RedeemResult> {
+    if ((await this.ownerOf(id)) === null) return { ok: false, reason: 'unknown' };
+    const [result, userId] = (await this.redis.eval(
+      REDEEM,
+      1,
+      this.keys.activation(id),
+      this.digest(id, code),
+      ACTIVATION_MAX_TRIES,
+    )) as [string, string?];
+    if (result === 'ok' && userId) return { ok: true, userId };
+    return {
+      ok: false,
+      reason: result === 'exhausted' ? 'exhausted' : result === 'wrong' ? 'wrong' : 'unknown',
+    };
+  }
+
+  /** Records which device used the activation, so the page that generated it can move on. */
+  async markUsedBy(id: string, deviceId: string): Promise<void> {
+    await this.redis.hset(this.keys.activation(id), 'deviceId', deviceId);
+  }
+
+  async state(id: string): Promise<ActivationState> {
+    const [used, deviceId, expiresAt] = await this.redis.hmget(
+      this.keys.activation(id),
+      'used',
+      'deviceId',
+      'expiresAt',
+    );
+    if (used && deviceId) return { state: 'used', deviceId };
+    if (!used && expiresAt && Number(expiresAt) > this.clock.now())
+      return { state: 'pending', expiresAt: Number(expiresAt) };
+    return { state: 'gone' };
+  }
+
+  private latestKey(userId: string) {
+    return this.keys.activation(`user:${userKeyOf(userId)}`);
+  }
+
+  private digest(id: string, code: string): string {
+    return createHmac('sha256', this.digestKey).update(`${id}\0${code}`).digest('base64url');
+  }
+}

@@ -1,0 +1,78 @@
+import type { Clock } from '../clock.js';
+import { AppError, conflict } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { UserStore } from '../store/user-store.js';
+import { type Activations, normalizeActivationCode } from './activations.js';
+import type { Device, DevicePlatform, DevicePublicKey } from './device.js';
+import type { DeviceStore } from './device-store.js';
+import type { SecretGuardPort } from './secret-guard-port.js';
+
+export interface NewDevice {
+  name: string;
+  platform: DevicePlatform;
+  publicKey: DevicePublicKey;
+}
+
+/** One answer for an unknown, expired, used, exhausted or wrong activation: which one helps only a guesser. */
+const refused = () => new AppError(403, 'activation_refused', 'The activation code or URL is not valid');
+
+/** Activation (code -> device) and removal, each audited. */
+export class DeviceRegistry {
+  constructor(
+    private readonly deps: {
+      activations: Activations;
+      devices: DeviceStore;
+      users: UserStore;
+      guard: SecretGuardPort;
+      audit: AuditLog;
+      clock: Clock;
+      logger: Logger;
+      maxDevices: number;
+    },
+  ) {}
+
+  async activate(activationId: string, typedCode: string, device: NewDevice): Promise<Device> {
+    const { activations, devices, guard } = this.deps;
+    const userId = await activations.ownerOf(activationId);
+    if (!userId || !(await this.deps.users.get(userId))) throw refused();
+    await guard.assertMayTry(userId);
+    // Checked before the code, so a full device list does not burn the activation.
+    if ((await devices.count(userId)) >= this.deps.maxDevices) throw tooManyDevices(this.deps.maxDevices);
+    const code = normalizeActivationCode(typedCode);
+    const verdict = await guard.check(userId, 'activation-code', async () =>
+      code === null ? false : (await activations.redeem(activationId, code)).ok,
+    );
+    if (!verdict.ok) {
+      this.deps.logger.warn({ user: userId, locked: verdict.locked }, 'device activation refused');
+      if (verdict.locked) throw new AppError(423, 'user_locked', 'Too many failed attempts; try again later');
+      throw refused();
+    }
+    const registered = await devices.register(
+      { ...device, userId, kind: 'dialtone-app', createdAt: this.deps.clock.now() },
+      this.deps.maxDevices,
+    );
+    if (!registered) throw tooManyDevices(this.deps.maxDevices);
+    await activations.markUsedBy(activationId, registered.id);
+    await this.deps.audit.append({
+      event: 'device.added',
+      userId,
+      data: { deviceId: registered.id, name: registered.name, platform: registered.platform },
+    });
+    this.deps.logger.info({ user: userId, deviceId: registered.id }, 'device activated');
+    return registered;
+  }
+
+  /** Removes one of the user's devices (from the portal, or the device itself); false when there is none. */
+  async remove(userId: string, deviceId: string, by: 'portal' | 'device' | 'api'): Promise<boolean> {
+    const removed = await this.deps.devices.remove(userId, deviceId);
+    if (removed) {
+      await this.deps.audit.append({ event: 'device.removed', userId, data: { deviceId, by } });
+      this.deps.logger.info({ user: userId, deviceId, by }, 'device removed');
+    }
+    return removed;
+  }
+}
+
+const tooManyDevices = (max: number) =>
+  conflict('too_many_devices', `A user may have at most ${max} devices; remove one first`);

@@ -1,0 +1,114 @@
+import { Redis } from 'ioredis';
+import { StatusWaiter } from '../api/status-waiter.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load-config.js';
+import type { FlowEngine } from '../engine/engine.js';
+import type { Keys } from '../engine/keys.js';
+import type { Logger } from '../log.js';
+import type { CodeSecrets } from '../security/secrets.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { RateLimiter } from '../store/rate-limiter.js';
+import type { UserStore } from '../store/user-store.js';
+import { PushVerifications } from '../verification/push-verifications.js';
+import { Activations } from './activations.js';
+import { deviceKeys } from './device-keys.js';
+import { type DeviceNotifier, DeviceNotifiers, LongPollNotifier } from './device-notifier.js';
+import { DeviceRegistry } from './device-registry.js';
+import { deviceRoutes } from './device-routes.js';
+import { DeviceStore } from './device-store.js';
+import type { SecretGuardPort } from './secret-guard-port.js';
+import { SignedRequests } from './signed-request.js';
+import { loadVapidKeys } from './vapid-keys.js';
+import { type PushEndpointPolicy, WebPushNotifier } from './web-push-notifier.js';
+
+/** The mobile app method wired once: devices, activations, push verifications, notifiers, the device API. */
+export function createMobileApp(deps: {
+  config: Pick<
+    Config,
+    'env' | 'dataDir' | 'publicUrl' | 'serviceName' | 'fraudBlockDays' | 'push' | 'redisUrl'
+  >;
+  redis: Redis;
+  keys: Keys;
+  engine: FlowEngine;
+  users: UserStore;
+  secrets: CodeSecrets;
+  secretKey: string;
+  limiter: RateLimiter;
+  audit: AuditLog;
+  guard: SecretGuardPort;
+  clock: Clock;
+  logger: Logger;
+}) {
+  const { config, redis, clock, logger } = deps;
+  const keys = deviceKeys(deps.keys);
+  const devices = new DeviceStore(redis, keys);
+  const activations = new Activations(redis, keys, deps.secretKey, clock);
+  const push = new PushVerifications({
+    settings: {
+      ttlSeconds: config.push.ttlSeconds,
+      numberDigits: config.push.numberDigits,
+      limit: config.push.limit,
+      fraudBlockDays: config.fraudBlockDays,
+      serviceName: config.serviceName,
+    },
+    engine: deps.engine,
+    users: deps.users,
+    devices,
+    secrets: deps.secrets,
+    limiter: deps.limiter,
+    redis,
+    keys,
+    clock,
+  });
+  const registry = new DeviceRegistry({
+    activations,
+    devices,
+    users: deps.users,
+    guard: deps.guard,
+    audit: deps.audit,
+    clock,
+    logger,
+    maxDevices: config.push.maxDevices,
+  });
+  const { webPush } = config.push;
+  const policy: PushEndpointPolicy = { hosts: webPush.hosts, allowLoopbackHttp: config.env !== 'production' };
+  const vapid = webPush.enabled
+    ? loadVapidKeys({
+        dataDir: config.dataDir,
+        publicKey: webPush.publicKey,
+        privateKey: webPush.privateKey,
+        subject: webPush.subject,
+      })
+    : null;
+  const adapters: DeviceNotifier[] = [new LongPollNotifier(redis, keys)];
+  if (vapid) adapters.push(new WebPushNotifier({ devices, users: deps.users, vapid, policy, clock, logger }));
+  const notifier = new DeviceNotifiers(adapters, logger);
+  const wakeWaiter = new StatusWaiter(
+    new Redis(config.redisUrl ?? 'redis://127.0.0.1:6379'),
+    keys.wakeChannel(),
+    logger,
+  );
+  const signed = new SignedRequests({ redis, keys, devices, clock });
+  return {
+    devices,
+    activations,
+    registry,
+    push,
+    notifier,
+    vapidPublicKey: vapid?.publicKey ?? null,
+    routes: () =>
+      deviceRoutes({
+        publicUrl: config.publicUrl,
+        serviceName: config.serviceName,
+        signed,
+        devices,
+        registry,
+        push,
+        wakeWaiter,
+        webPush: vapid ? { publicKey: vapid.publicKey, policy } : null,
+        clock,
+      }),
+    stop: () => wakeWaiter.stop(),
+  };
+}
+export type MobileApp = ReturnType<typeof createMobileApp>;
