@@ -89,14 +89,14 @@ export function canonical(parts: {
   ].join('\n');
 }
 
-/** Sends one signed request; returns the headers it signed too, so a test can replay them exactly. */
-export async function signedFetch(
+/** The headers and body of a signed request, without sending it (tests tamper with them). */
+export function signRequest(
   url: string,
   method: string,
   body: unknown,
   key: { deviceId: string; privateJwk: JsonWebKey },
   options: SignOptions = {},
-): Promise<ApiResponse & { sent: { headers: Record<string, string>; body: string } }> {
+): { headers: Record<string, string>; body: string } {
   const target = new URL(url);
   const text = body === undefined ? '' : JSON.stringify(body);
   const timestamp = String(options.timestamp ?? (options.now ?? Date.now)());
@@ -119,8 +119,19 @@ export async function signedFetch(
     ...(deviceId ? { 'dialtone-device': deviceId } : {}),
     ...(text ? { 'content-type': 'application/json' } : {}),
   };
-  const response = await sendRaw(url, method, headers, text);
-  return { ...response, sent: { headers, body: text } };
+  return { headers, body: text };
+}
+
+/** Sends one signed request; returns what it sent too, so a test can replay it exactly. */
+export async function signedFetch(
+  url: string,
+  method: string,
+  body: unknown,
+  key: { deviceId: string; privateJwk: JsonWebKey },
+  options: SignOptions = {},
+): Promise<ApiResponse & { sent: { headers: Record<string, string>; body: string } }> {
+  const sent = signRequest(url, method, body, key, options);
+  return { ...(await sendRaw(url, method, sent.headers, sent.body)), sent };
 }
 
 export async function sendRaw(
