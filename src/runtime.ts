@@ -4,6 +4,7 @@ import { flowRegistry } from '../flows/registry.js';
 import { smsWebhooks } from '../webhooks/sms-webhooks.js';
 import { voiceWebhooks } from '../webhooks/voice-webhooks.js';
 import { bearerAuth } from './api/bearer-auth.js';
+import { deviceAdminRoutes } from './api/device-admin-routes.js';
 import { healthRoutes } from './api/health-routes.js';
 import { StatusWaiter } from './api/status-waiter.js';
 import { usersRoutes } from './api/users-routes.js';
@@ -192,6 +193,7 @@ export class Runtime {
     this.voiceCarrier = options.voiceCarrier ?? selectVoiceCarrier(config, this.voice, logger);
     this.verifications = new VerificationService({
       voice: this.voice,
+      push: this.mobile.push,
       config,
       engine: this.engine,
       users: this.users,
@@ -347,6 +349,7 @@ export class Runtime {
               defaults: { language: config.defaultLanguage },
             }),
             verificationsRoutes({ verifications: this.verifications, waiter: this.waiter }),
+            deviceAdminRoutes({ users: this.users, mobile: this.mobile, publicUrl: config.publicUrl }),
           ],
         },
       },

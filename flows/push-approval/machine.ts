@@ -1,5 +1,7 @@
 import { and, assign, not, setup } from 'xstate';
+import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
+import type { VerificationStatus } from '../effects.js';
 
 export const PUSH_APPROVAL_MACHINE_ID = 'push-approval';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -17,7 +19,7 @@ export interface PushApprovalInput {
   flowId: string;
   userId: string;
   /** The flow that started this one (a portal wizard or second factor), told of the verdict. */
-  parentId: string | null;
+  parent: ParentLink | null;
   /** Devices that may answer: the user's devices when the push started. */
   deviceIds: string[];
   /**
@@ -139,6 +141,10 @@ const pushSetup = setup({
   },
 });
 
+/** Tells the parent flow (when there is one) the verdict this state stands for. */
+const toParent = (status: VerificationStatus) =>
+  pushSetup.enqueueActions(({ context, enqueue }) => tellParent(context, status, enqueue));
+
 /** Both open states answer the same way: a device may answer before its fetch was recorded. */
 const answering = pushSetup.createStateConfig({
   on: {
@@ -220,30 +226,40 @@ export const pushApprovalMachine = pushSetup.createMachine({
     approved: {
       type: 'final',
       tags: [PUSH_TAGS.final],
-      entry: [stopExpiry, outcome('success'), auditAs('push.approved')],
+      entry: [stopExpiry, outcome('success'), auditAs('push.approved'), toParent('approved')],
     },
     denied: {
       type: 'final',
       tags: [PUSH_TAGS.final],
       // A "no" is the user's verdict, not a guessed secret: it does not count towards the lockout.
-      entry: [stopExpiry, assign({ reason: 'denied-by-user' as const }), auditAs('push.denied')],
+      entry: [
+        stopExpiry,
+        assign({ reason: 'denied-by-user' as const }),
+        auditAs('push.denied'),
+        toParent('denied'),
+      ],
     },
     failed: {
       type: 'final',
       tags: [PUSH_TAGS.final],
-      entry: [stopExpiry, outcome('failure'), auditAs('push.failed')],
+      entry: [stopExpiry, outcome('failure'), auditAs('push.failed'), toParent('failed')],
     },
     fraud: {
       type: 'final',
       tags: [PUSH_TAGS.final],
-      entry: [stopExpiry, assign({ reason: 'reported-by-user' as const }), ...fraudReported('push')],
+      entry: [
+        stopExpiry,
+        assign({ reason: 'reported-by-user' as const }),
+        ...fraudReported('push'),
+        toParent('fraud'),
+      ],
     },
     // The timer fired (nothing to cancel), or a late answer arrived (the timer is still queued).
     expired: {
       type: 'final',
       tags: [PUSH_TAGS.final],
-      entry: [stopExpiry, assign({ reason: 'expired' as const })],
+      entry: [stopExpiry, assign({ reason: 'expired' as const }), toParent('expired')],
     },
-    canceled: { type: 'final', tags: [PUSH_TAGS.final], entry: stopExpiry },
+    canceled: { type: 'final', tags: [PUSH_TAGS.final], entry: [stopExpiry, toParent('canceled')] },
   },
 });

@@ -73,7 +73,13 @@ export class PushVerifications {
   /** The caller checked the user's standing. Returns the flow and the number to show on the starting screen. */
   async start(
     user: User,
-    options: { purpose: string; parentId?: string | null; request?: Partial<PushRequestInfo> },
+    options: {
+      purpose: string;
+      /** A child flow's id chosen by its parent; a new one otherwise. */
+      flowId?: string;
+      parentId?: string;
+      request?: Partial<PushRequestInfo>;
+    },
   ): Promise<{ flow: FlowRecord; number: string }> {
     const { settings, clock } = this.deps;
     const devices = await this.deps.devices.list(user.username);
@@ -86,14 +92,14 @@ export class PushVerifications {
     if (!allowed) throw tooMany('rate_limited', 'Too many push requests; wait a few minutes');
     await this.supersedeOpenPush(user.username);
 
-    const flowId = newFlowId();
+    const flowId = options.flowId ?? newFlowId();
     const at = clock.now();
     const nonce = this.deps.secrets.newNonce();
     const number = this.deps.secrets.codeFor(flowId, nonce, settings.numberDigits);
     const ttlMs = settings.ttlSeconds * 1000;
     const input: Omit<PushApprovalInput, 'flowId'> = {
       userId: user.username,
-      parentId: options.parentId ?? null,
+      parent: options.parentId ? { flowId: options.parentId } : null,
       deviceIds: devices.map((d) => d.id),
       number: { nonce, digits: settings.numberDigits, digest: this.deps.secrets.digest(flowId, number) },
       challengeNonce: randomBytes(16).toString('base64url'),

@@ -17,6 +17,7 @@ import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
 import type { Method, User } from '../users/user.js';
 import { judgeAnswer } from './answer-judge.js';
+import type { PushVerifications } from './push-verifications.js';
 import { effectiveUser, proofPurpose } from './effective-user.js';
 import { type VerificationView, verificationView } from './verification-view.js';
 import type { FlowLink, VoiceCalls } from './voice-calls.js';
@@ -32,6 +33,7 @@ export interface VerificationDeps {
   guard: SecretGuard;
   clock: Clock;
   voice: VoiceCalls;
+  push: PushVerifications;
 }
 
 const newToken = () => randomBytes(9).toString('base64url');
@@ -44,7 +46,7 @@ export class VerificationService {
     username: string;
     method?: Method;
     purpose?: string;
-  }): Promise<VerificationView & { code?: string }> {
+  }): Promise<VerificationView & { code?: string; number?: string }> {
     const user = await this.deps.users.get(request.username);
     if (!user) throw notFound('user_not_found', 'No such user');
     await this.deps.guard.assertMayTry(user.username);
@@ -115,8 +117,13 @@ export class VerificationService {
     user: User,
     method: Method,
     link: FlowLink,
-  ): Promise<VerificationView & { code?: string }> {
+  ): Promise<VerificationView & { code?: string; number?: string }> {
     if (method === 'voice') return this.startVoice(user, link);
+    if (method === 'push') {
+      // The number is for the screen that started the verification; the device never gets it.
+      const { flow, number } = await this.deps.push.start(user, link);
+      return { ...verificationView(flow), number };
+    }
     if (method !== 'sms') {
       throw new AppError(
         422,

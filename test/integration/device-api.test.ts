@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activate, DeviceClient, newDeviceKeys, signedFetch } from '../../scripts/authenticator-client.js';
+import {
+  activate,
+  DeviceClient,
+  newDeviceKeys,
+  parseActivationLink,
+  signedFetch,
+} from '../../scripts/authenticator-client.js';
 import { activateDevice, createUser, newActivation, startPush } from '../support/device-helpers.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
@@ -115,6 +121,26 @@ describe('device activation', () => {
       username: 'many',
     });
     expect((await t.runtime.mobile.devices.list('many')).map((d) => d.name).sort()).toEqual(['three', 'two']);
+  });
+});
+
+describe('operator device API', () => {
+  it('creates an activation whose QR link carries URL and code, lists and removes devices', async () => {
+    await createUser(t, 'op');
+    const { link, url, code } = await newActivation(t, 'op');
+    expect(link.startsWith(`${t.baseUrl}/app/#`)).toBe(true);
+    expect(parseActivationLink(link)).toEqual({ url, code });
+    await activate(url, code, { name: 'Op phone', platform: 'android' }, now);
+    const listed = await t.api('/api/v1/users/op/devices');
+    expect(listed.body.devices).toEqual([expect.objectContaining({ name: 'Op phone', platform: 'android' })]);
+    expect(JSON.stringify(listed.body)).not.toMatch(/jwk|"x"|endpoint/);
+    const id = listed.body.devices[0].id;
+    expect((await t.api(`/api/v1/users/op/devices/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await t.api(`/api/v1/users/op/devices/${id}`, { method: 'DELETE' })).status).toBe(404);
+    expect((await t.api('/api/v1/users/nobody/activations', { method: 'POST' })).status).toBe(404);
+    expect(
+      (await t.api('/api/v1/users/op/activations', { method: 'POST', key: 'wrong-key-0123456789' })).status,
+    ).toBe(401);
   });
 });
 

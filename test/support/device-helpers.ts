@@ -3,8 +3,15 @@ import type { TestRuntime } from './test-runtime.js';
 
 /** What the portal's "Generate Activation Code" shows: the activation URL and the code. */
 export async function newActivation(t: TestRuntime, username: string) {
-  const ticket = await t.runtime.mobile.activations.create(username);
-  return { ...ticket, url: `${t.baseUrl}/device/v1/activations/${ticket.id}` };
+  const created = await t.api(`/api/v1/users/${encodeURIComponent(username)}/activations`, {
+    method: 'POST',
+  });
+  if (created.status !== 201) throw new Error(`no activation: ${JSON.stringify(created.body)}`);
+  return {
+    url: created.body.activationUrl as string,
+    code: created.body.code.replace(/ /g, '') as string,
+    link: created.body.link as string,
+  };
 }
 
 /** A device activated through the device API, signing with the server's manual clock. */
