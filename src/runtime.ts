@@ -24,7 +24,6 @@ import { simulatorRoutes } from './carriers/simulator/simulator-routes.js';
 import { SimulatorStore } from './carriers/simulator/simulator-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/load-config.js';
-import { interimSecretGuard } from './devices/interim-secret-guard.js';
 import { createMobileApp, type MobileApp } from './devices/mobile-app.js';
 import type { Directory } from './directory/directory.js';
 import { createEffectHandlers } from './effects/effect-handlers.js';
@@ -177,7 +176,7 @@ export class Runtime {
       secretKey: config.secretKey,
       limiter: new RateLimiter(this.redis, this.keys),
       audit: this.audit,
-      guard: interimSecretGuard({ users: this.users, clock: this.clock, lockout: config.lockout }),
+      guard: this.guard,
       clock: this.clock,
       logger,
     });

@@ -1,12 +1,12 @@
 import type { Clock } from '../clock.js';
 import { AppError, conflict } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { SecretGuard } from '../security/secret-guard.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { UserStore } from '../store/user-store.js';
 import { type Activations, normalizeActivationCode } from './activations.js';
 import type { Device, DevicePlatform, DevicePublicKey } from './device.js';
 import type { DeviceStore } from './device-store.js';
-import type { SecretGuardPort } from './secret-guard-port.js';
 
 export interface NewDevice {
   name: string;
@@ -24,7 +24,7 @@ export class DeviceRegistry {
       activations: Activations;
       devices: DeviceStore;
       users: UserStore;
-      guard: SecretGuardPort;
+      guard: Pick<SecretGuard, 'check' | 'assertMayTry'>;
       audit: AuditLog;
       clock: Clock;
       logger: Logger;

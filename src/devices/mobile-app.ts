@@ -5,6 +5,7 @@ import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { Keys } from '../engine/keys.js';
 import type { Logger } from '../log.js';
+import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
@@ -16,7 +17,6 @@ import { type DeviceNotifier, DeviceNotifiers, LongPollNotifier } from './device
 import { DeviceRegistry } from './device-registry.js';
 import { deviceRoutes } from './device-routes.js';
 import { DeviceStore } from './device-store.js';
-import type { SecretGuardPort } from './secret-guard-port.js';
 import { SignedRequests } from './signed-request.js';
 import { loadVapidKeys } from './vapid-keys.js';
 import { type PushEndpointPolicy, WebPushNotifier } from './web-push-notifier.js';
@@ -35,7 +35,7 @@ export function createMobileApp(deps: {
   secretKey: string;
   limiter: RateLimiter;
   audit: AuditLog;
-  guard: SecretGuardPort;
+  guard: Pick<SecretGuard, 'check' | 'assertMayTry'>;
   clock: Clock;
   logger: Logger;
 }) {

@@ -17,8 +17,8 @@ import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
 import type { Method, User } from '../users/user.js';
 import { judgeAnswer } from './answer-judge.js';
-import type { PushVerifications } from './push-verifications.js';
 import { effectiveUser, proofPurpose } from './effective-user.js';
+import type { PushVerifications } from './push-verifications.js';
 import { type VerificationView, verificationView } from './verification-view.js';
 import type { FlowLink, VoiceCalls } from './voice-calls.js';
 

@@ -97,8 +97,8 @@ describe('verifications API errors', () => {
     expect(
       await t.api('/api/v1/verifications', { body: { username: 'pushy', method: 'push' } }),
     ).toMatchObject({
-      status: 422,
-      body: { error: { code: 'method_not_available' } },
+      status: 409,
+      body: { error: { code: 'no_device' } },
     });
     expect((await t.api('/api/v1/verifications/unknown-id')).status).toBe(404);
     expect((await t.api('/api/v1/verifications/bad%20id!')).status).toBe(400);
