@@ -18,6 +18,12 @@ import {
   pushApprovalMachine,
 } from './push-approval/machine.js';
 import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
+import {
+  TOTP_CHECK_MACHINE_ID,
+  TOTP_CHECK_MACHINE_VERSION,
+  totpCheckMachine,
+  totpStatusOf,
+} from './totp-check/machine.js';
 import { VOICE_CALL_MACHINE_ID, VOICE_CALL_MACHINE_VERSION, voiceCallMachine } from './voice-call/machine.js';
 
 export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
@@ -90,6 +96,13 @@ export const pushApprovalFlow: FlowDefinition<typeof pushApprovalMachine> = {
   statusOf: pushStatusOf,
 };
 
+export const totpCheckFlow: FlowDefinition<typeof totpCheckMachine> = {
+  id: TOTP_CHECK_MACHINE_ID,
+  version: TOTP_CHECK_MACHINE_VERSION,
+  machine: totpCheckMachine,
+  statusOf: totpStatusOf,
+};
+
 /** Every machine the engine can run, by id. */
 export const flowRegistry: ReadonlyMap<string, FlowDefinition> = new Map<string, FlowDefinition>([
   [smsOtpFlow.id, smsOtpFlow as unknown as FlowDefinition],
@@ -97,4 +110,5 @@ export const flowRegistry: ReadonlyMap<string, FlowDefinition> = new Map<string,
   [enrollmentFlow.id, enrollmentFlow as unknown as FlowDefinition],
   [secondFactorFlow.id, secondFactorFlow as unknown as FlowDefinition],
   [pushApprovalFlow.id, pushApprovalFlow as unknown as FlowDefinition],
+  [totpCheckFlow.id, totpCheckFlow as unknown as FlowDefinition],
 ]);

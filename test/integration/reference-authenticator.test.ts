@@ -34,7 +34,8 @@ async function authenticator(...args: string[]) {
   }
 }
 
-describe('scripts/authenticator (the reference authenticator)', () => {
+// Each command is a fresh tsx process (a second or two each, more on a loaded machine).
+describe('scripts/authenticator (the reference authenticator)', { timeout: 120_000 }, () => {
   it('activates from the QR link, lists a push and approves it with the number and PIN', async () => {
     await createUser(t, 'ref');
     const { link } = await newActivation(t, 'ref');
