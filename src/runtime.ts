@@ -5,6 +5,7 @@ import { smsWebhooks } from '../webhooks/sms-webhooks.js';
 import { voiceWebhooks } from '../webhooks/voice-webhooks.js';
 import { bearerAuth } from './api/bearer-auth.js';
 import { deviceAdminRoutes } from './api/device-admin-routes.js';
+import { totpAdminRoutes } from './api/totp-admin-routes.js';
 import { healthRoutes } from './api/health-routes.js';
 import { StatusWaiter } from './api/status-waiter.js';
 import { usersRoutes } from './api/users-routes.js';
@@ -58,7 +59,10 @@ import { AuditLog } from './store/audit-log.js';
 import { RateLimiter } from './store/rate-limiter.js';
 import { SmsDirectory } from './store/sms-directory.js';
 import { UserStore } from './store/user-store.js';
+import { TotpService } from './totp/totp-service.js';
+import { TotpStore } from './totp/totp-store.js';
 import { SmsInbound } from './verification/sms-inbound.js';
+import { TotpVerifications } from './verification/totp-verifications.js';
 import { VerificationService } from './verification/verification-service.js';
 import { VoiceCalls } from './verification/voice-calls.js';
 
@@ -112,6 +116,7 @@ export class Runtime {
   readonly clock: Clock;
   readonly relay: OutboxRelay;
   readonly mobile: MobileApp;
+  readonly totp: TotpService;
   private readonly queueConnection: Redis;
   private readonly queues: EngineQueues;
   private readonly waiter: StatusWaiter;
@@ -190,9 +195,22 @@ export class Runtime {
       logger,
     });
     this.voiceCarrier = options.voiceCarrier ?? selectVoiceCarrier(config, this.voice, logger);
+    this.totp = new TotpService({
+      store: new TotpStore(this.redis, this.keys),
+      guard: this.guard,
+      clock: this.clock,
+      secretKey: config.secretKey,
+      issuer: config.serviceName,
+    });
     this.verifications = new VerificationService({
       voice: this.voice,
       push: this.mobile.push,
+      totp: new TotpVerifications({
+        engine: this.engine,
+        totp: this.totp,
+        clock: this.clock,
+        maxAttempts: config.otp.maxAttempts,
+      }),
       config,
       engine: this.engine,
       users: this.users,
@@ -349,6 +367,7 @@ export class Runtime {
             }),
             verificationsRoutes({ verifications: this.verifications, waiter: this.waiter }),
             deviceAdminRoutes({ users: this.users, mobile: this.mobile, publicUrl: config.publicUrl }),
+            totpAdminRoutes({ users: this.users, totp: this.totp }),
           ],
         },
       },

@@ -138,6 +138,8 @@ function methodLine(language: Language, method: Method, phone: string): string {
           : 'un mensaje de texto al número que registró su administrador';
       case 'push':
         return 'una notificación en la aplicación móvil';
+      case 'totp':
+        return 'un código de su aplicación de autenticación';
     }
   }
   switch (method) {
@@ -149,6 +151,8 @@ function methodLine(language: Language, method: Method, phone: string): string {
         : 'a text message to the number your administrator registered';
     case 'push':
       return 'a notification in the mobile app';
+    case 'totp':
+      return 'a code from your authenticator app';
   }
 }
 

@@ -107,8 +107,9 @@ export class TotpService {
       : { ok: false };
   }
 
+  /** otplib leaves the defaults out; they are spelled out so no app has to guess. */
   private uri(username: string, secret: string): string {
-    return generateURI({
+    const base = generateURI({
       issuer: this.deps.issuer,
       label: username,
       secret,
@@ -116,5 +117,11 @@ export class TotpService {
       digits: TOTP_DIGITS,
       period: TOTP_PERIOD_SECONDS,
     });
+    const explicit = new URLSearchParams({
+      algorithm: 'SHA1',
+      digits: String(TOTP_DIGITS),
+      period: String(TOTP_PERIOD_SECONDS),
+    });
+    return `${base}&${explicit.toString()}`;
   }
 }

@@ -1,6 +1,6 @@
 import type { Language } from '../../flows/i18n/index.js';
 
-export const METHODS = ['sms', 'voice', 'push'] as const;
+export const METHODS = ['sms', 'voice', 'push', 'totp'] as const;
 export type Method = (typeof METHODS)[number];
 
 export interface UserPhones {

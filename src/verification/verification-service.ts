@@ -19,6 +19,7 @@ import type { Method, User } from '../users/user.js';
 import { judgeAnswer } from './answer-judge.js';
 import { effectiveUser, proofPurpose } from './effective-user.js';
 import type { PushVerifications } from './push-verifications.js';
+import type { TotpVerifications } from './totp-verifications.js';
 import { type VerificationView, verificationView } from './verification-view.js';
 import type { FlowLink, VoiceCalls } from './voice-calls.js';
 
@@ -34,6 +35,7 @@ export interface VerificationDeps {
   clock: Clock;
   voice: VoiceCalls;
   push: PushVerifications;
+  totp: TotpVerifications;
 }
 
 const newToken = () => randomBytes(9).toString('base64url');
@@ -124,6 +126,7 @@ export class VerificationService {
       const { flow, number } = await this.deps.push.start(user, link);
       return { ...verificationView(flow), number };
     }
+    if (method === 'totp') return verificationView(await this.deps.totp.start(user, link));
     if (method !== 'sms') {
       throw new AppError(
         422,
@@ -191,6 +194,12 @@ export class VerificationService {
 
   /** A code typed on a screen: the code, followed by the PIN when the user has one. */
   async check(id: string, typed: string): Promise<VerificationView> {
+    const pending = await this.deps.engine.get(id);
+    if (this.deps.totp.isTotp(pending)) {
+      if (pending.status !== 'pending')
+        throw conflict('verification_closed', `The verification is already ${pending.status}`);
+      return verificationView(await this.deps.totp.check(pending, typed));
+    }
     const flow = await this.pendingSmsFlow(id);
     const context = smsContext(flow);
     const parsed = parseSmsReply(typed, context.codeLength);
