@@ -5,18 +5,18 @@ import {
   ENROLLMENT_MACHINE_VERSION,
   enrollmentMachine,
 } from './enrollment/machine.js';
-import {
-  SECOND_FACTOR_MACHINE_ID,
-  SECOND_FACTOR_MACHINE_VERSION,
-  secondFactorMachine,
-} from './second-factor/machine.js';
-import { signInAwaitsChild } from './second-factor/view.js';
 import { pushStatusOf } from './push-approval/accessors.js';
 import {
   PUSH_APPROVAL_MACHINE_ID,
   PUSH_APPROVAL_MACHINE_VERSION,
   pushApprovalMachine,
 } from './push-approval/machine.js';
+import {
+  SECOND_FACTOR_MACHINE_ID,
+  SECOND_FACTOR_MACHINE_VERSION,
+  secondFactorMachine,
+} from './second-factor/machine.js';
+import { signInAwaitsChild } from './second-factor/view.js';
 import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
 import {
   TOTP_CHECK_MACHINE_ID,

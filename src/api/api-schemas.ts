@@ -26,9 +26,11 @@ export const errorResponses = {
   400: errorSchema.describe('invalid input'),
   401: errorSchema.describe('no or wrong API key'),
   404: errorSchema.describe('unknown user or verification'),
+  403: errorSchema.describe('refused (blocked user, foreign device)'),
   409: errorSchema.describe('state conflict'),
   413: errorSchema.describe('body too large'),
   415: errorSchema.describe('not application/json'),
+  423: errorSchema.describe('user locked'),
   429: errorSchema.describe('rate limited'),
   503: errorSchema.describe('a dependency (Redis) is unavailable; retry later'),
 } as const;
@@ -65,7 +67,7 @@ export const verificationViewSchema = z
   .object({
     id: z.string(),
     status: z.enum(STATUSES),
-    method: z.string().describe('sms or voice'),
+    method: z.string().describe('sms, voice, push or totp'),
     username: z.string(),
     expiresAt: isoTime,
     createdAt: isoTime,
@@ -74,8 +76,24 @@ export const verificationViewSchema = z
     progress: z.enum(['calling', 'answered']).optional().describe('pending calls only'),
     attemptsLeft: z.number().int().optional().describe('pending texts only'),
     code: z.string().optional().describe('voice in code mode: the digits to show the user (start only)'),
+    number: z
+      .string()
+      .optional()
+      .describe('push: the number to show the user, typed into the app (start only)'),
   })
   .meta({ id: 'Verification' });
+
+export const deviceViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    platform: z.string(),
+    kind: z.string(),
+    createdAt: isoTime,
+    lastUsedAt: isoTime.nullable(),
+    webPush: z.boolean().describe('subscribed to Web Push'),
+  })
+  .meta({ id: 'Device' });
 
 /** Requests in this scope are validated and answers serialised by their zod schemas. */
 export function useZodSchemas(scope: FastifyInstance): void {

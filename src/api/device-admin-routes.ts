@@ -1,16 +1,26 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { activationDetails } from '../devices/activation-link.js';
 import { publicDevice } from '../devices/device.js';
 import type { MobileApp } from '../devices/mobile-app.js';
 import { notFound } from '../errors.js';
 import type { UserStore } from '../store/user-store.js';
-import { parseOr400 } from './parse.js';
+import { deviceViewSchema, errorResponses } from './api-schemas.js';
 
 const params = z.object({ username: z.string().min(1).max(128) });
 const deviceParams = params.extend({
   deviceId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'not a device id'),
 });
+const activationSchema = z
+  .object({
+    activationUrl: z.string().describe('type it into the app, with the code'),
+    code: z.string().describe('12 digits, shown once'),
+    link: z.string().describe('the content of the QR code: opens /app with URL and code'),
+    expiresAt: z.string(),
+  })
+  .meta({ id: 'Activation' });
+const tags = ['devices'];
 
 /** An operator's view of a user's authenticator devices: activate one (code + URL), list, remove. */
 export function deviceAdminRoutes(deps: {
@@ -23,24 +33,58 @@ export function deviceAdminRoutes(deps: {
     if (!user) throw notFound('user_not_found', 'No such user');
     return user;
   };
-  return async (app) => {
-    app.post('/api/v1/users/:username/activations', async (request, reply) => {
-      const user = await userOr404(parseOr400(params, request.params).username);
-      const ticket = await deps.mobile.activations.create(user.username);
-      return reply.code(201).send(activationDetails(deps.publicUrl, ticket));
-    });
+  return async (scope) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
+    app.post(
+      '/api/v1/users/:username/activations',
+      {
+        schema: {
+          tags,
+          summary: 'Create a single-use activation for a new device (replaces the previous one)',
+          params,
+          response: { 201: activationSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const user = await userOr404(request.params.username);
+        const ticket = await deps.mobile.activations.create(user.username);
+        return reply.code(201).send(activationDetails(deps.publicUrl, ticket));
+      },
+    );
 
-    app.get('/api/v1/users/:username/devices', async (request) => {
-      const user = await userOr404(parseOr400(params, request.params).username);
-      return { devices: (await deps.mobile.devices.list(user.username)).map(publicDevice) };
-    });
+    app.get(
+      '/api/v1/users/:username/devices',
+      {
+        schema: {
+          tags,
+          summary: "List a user's devices",
+          params,
+          response: { 200: z.object({ devices: z.array(deviceViewSchema) }), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const user = await userOr404(request.params.username);
+        return { devices: (await deps.mobile.devices.list(user.username)).map(publicDevice) };
+      },
+    );
 
-    app.delete('/api/v1/users/:username/devices/:deviceId', async (request, reply) => {
-      const { username, deviceId } = parseOr400(deviceParams, request.params);
-      const user = await userOr404(username);
-      if (!(await deps.mobile.registry.remove(user.username, deviceId, 'api')))
-        throw notFound('device_not_found', 'No such device');
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/api/v1/users/:username/devices/:deviceId',
+      {
+        schema: {
+          tags,
+          summary: 'Remove a device (audited)',
+          params: deviceParams,
+          response: { 204: z.null().describe('removed'), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { username, deviceId } = request.params;
+        const user = await userOr404(username);
+        if (!(await deps.mobile.registry.remove(user.username, deviceId, 'api')))
+          throw notFound('device_not_found', 'No such device');
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

@@ -10,7 +10,11 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 export const OPENAPI_PATH = '/api/openapi.json';
 
 const documented = (url: string) =>
-  url.startsWith('/api/v1/') || url === '/api/v1' || url === '/healthz' || url === '/readyz';
+  url.startsWith('/api/v1/') ||
+  url.startsWith('/device/v1/') ||
+  url === '/api/v1' ||
+  url === '/healthz' ||
+  url === '/readyz';
 
 /** Registers the generator; call before any route is added, so it sees them all. */
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {

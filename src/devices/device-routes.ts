@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { parseOr400 } from '../api/parse.js';
+import { deviceViewSchema, errorSchema, useZodSchemas } from '../api/api-schemas.js';
 import type { StatusWaiter } from '../api/status-waiter.js';
 import { badRequest } from '../errors.js';
 import type { PushVerifications } from '../verification/push-verifications.js';
@@ -42,8 +43,45 @@ const subscriptionBody = z.object({
   expirationTime: z.number().nullable().optional(),
 });
 const waitQuery = z.strictObject({
-  wait: z.coerce.number().int().min(0).max(MAX_DEVICE_WAIT_SECONDS).default(0),
+  wait: z.coerce.number().int().min(0).max(MAX_DEVICE_WAIT_SECONDS).default(0).describe('long-poll seconds'),
 });
+const idParams = z.object({ id });
+const describeSchema = z
+  .object({
+    device: deviceViewSchema,
+    username: z.string(),
+    serviceName: z.string(),
+    apiUrl: z.string(),
+    webPush: z.object({ publicKey: z.string().describe('VAPID key for PushManager.subscribe') }).nullable(),
+    serverTime: z.string(),
+  })
+  .meta({ id: 'DeviceDescription' });
+const challengeSchema = z
+  .object({
+    id: z.string(),
+    nonce: z.string(),
+    service: z.string(),
+    purpose: z.string(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    pinRequired: z.boolean(),
+    numberDigits: z.number().int(),
+  })
+  .meta({ id: 'Challenge' });
+const answerSchema = z.object({ id: z.string(), status: z.string(), reason: z.string().optional() });
+const deviceErrors = {
+  400: errorSchema.describe('invalid input'),
+  401: errorSchema.describe('unsigned, stale, replayed, wrong-key or unknown-device request'),
+  403: errorSchema.describe('not this device’s challenge, or a refused activation'),
+  404: errorSchema.describe('unknown challenge'),
+  409: errorSchema.describe('closed challenge, too many devices'),
+  423: errorSchema.describe('user locked'),
+  429: errorSchema.describe('rate limited'),
+} as const;
+const tags = ['device API (signed by the device key; see the README)'];
+const noContent = { 204: z.null().describe('done'), ...deviceErrors };
 
 export interface DeviceApiDeps {
   publicUrl: string;
@@ -73,7 +111,9 @@ export function deviceRoutes(deps: DeviceApiDeps): FastifyPluginAsync {
     serverTime: new Date(deps.clock.now()).toISOString(),
   });
 
-  return async (app) => {
+  return async (scope) => {
+    useZodSchemas(scope);
+    const app = scope.withTypeProvider<ZodTypeProvider>();
     // The signature covers the body's bytes: keep them as received (this scope only, with a small limit).
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser(
@@ -88,74 +128,142 @@ export function deviceRoutes(deps: DeviceApiDeps): FastifyPluginAsync {
         }
       },
     );
+    // The signature is checked before the body's schema, so an unsigned request learns nothing but 401.
+    const devices = new WeakMap<object, Device>();
+    app.addHook('preValidation', async (request) => {
+      if (request.routeOptions.url?.startsWith(`${DEVICE_API_PREFIX}/activations/`)) return;
+      devices.set(request, await signed.device(request));
+    });
+    const signedDevice = (request: object): Device => {
+      const device = devices.get(request);
+      if (!device) throw new Error('device route without a verified signature');
+      return device;
+    };
     app.addHook('onSend', async (_request, reply) => {
       reply.header('cache-control', 'no-store');
     });
 
-    app.post(`${DEVICE_API_PREFIX}/activations/:id`, async (request, reply) => {
-      const params = parseOr400(z.object({ id }), request.params);
-      const body = parseOr400(activationBody, request.body);
-      const publicKey = parseDevicePublicKey(body.publicKey);
-      if (!publicKey) throw badRequest('invalid_public_key', 'publicKey: an EC P-256 public key in JWK form');
-      await signed.activation(request, publicKey, params.id);
-      const device = await deps.registry.activate(params.id, body.code, {
-        name: body.name,
-        platform: body.platform,
-        publicKey,
-      });
-      return reply.code(201).send(describe(device));
-    });
+    app.post(
+      `${DEVICE_API_PREFIX}/activations/:id`,
+      {
+        schema: {
+          tags,
+          summary: 'Activate: register a device key with the activation code (signed with that key)',
+          params: idParams,
+          body: activationBody,
+          response: { 201: describeSchema, ...deviceErrors },
+        },
+      },
+      async (request, reply) => {
+        const params = request.params;
+        const body = request.body;
+        const publicKey = parseDevicePublicKey(body.publicKey);
+        if (!publicKey)
+          throw badRequest('invalid_public_key', 'publicKey: an EC P-256 public key in JWK form');
+        await signed.activation(request, publicKey, params.id);
+        const device = await deps.registry.activate(params.id, body.code, {
+          name: body.name,
+          platform: body.platform,
+          publicKey,
+        });
+        return reply.code(201).send(describe(device));
+      },
+    );
 
-    app.get(`${DEVICE_API_PREFIX}/device`, async (request) => describe(await signed.device(request)));
+    app.get(
+      `${DEVICE_API_PREFIX}/device`,
+      { schema: { tags, summary: 'This device', response: { 200: describeSchema, ...deviceErrors } } },
+      async (request) => describe(signedDevice(request)),
+    );
 
-    app.delete(`${DEVICE_API_PREFIX}/device`, async (request, reply) => {
-      const device = await signed.device(request);
-      await deps.registry.remove(device.userId, device.id, 'device');
-      return reply.code(204).send();
-    });
+    app.delete(
+      `${DEVICE_API_PREFIX}/device`,
+      { schema: { tags, summary: 'Remove this device', response: noContent } },
+      async (request, reply) => {
+        const device = signedDevice(request);
+        await deps.registry.remove(device.userId, device.id, 'device');
+        return reply.code(204).send(null);
+      },
+    );
 
     // Long-poll: answers at once when a challenge waits, otherwise when one arrives or after `wait` seconds.
-    app.get(`${DEVICE_API_PREFIX}/challenges`, async (request) => {
-      const device = await signed.device(request);
-      const { wait } = parseOr400(waitQuery, request.query);
-      if (wait === 0) return { challenges: await deps.push.pendingFor(device) };
-      const watch = await deps.wakeWaiter.watch(userKeyOf(device.userId), wait * 1000);
-      request.raw.once('close', watch.cancel);
-      try {
-        const now = await deps.push.pendingFor(device);
-        if (now.length > 0) return { challenges: now };
-        await watch.changed;
-        return { challenges: await deps.push.pendingFor(device) };
-      } finally {
-        watch.cancel();
-      }
-    });
+    app.get(
+      `${DEVICE_API_PREFIX}/challenges`,
+      {
+        schema: {
+          tags,
+          summary: 'Pending challenges (long-poll with wait)',
+          querystring: waitQuery,
+          response: { 200: z.object({ challenges: z.array(challengeSchema) }), ...deviceErrors },
+        },
+      },
+      async (request) => {
+        const device = signedDevice(request);
+        const { wait } = request.query;
+        if (wait === 0) return { challenges: await deps.push.pendingFor(device) };
+        const watch = await deps.wakeWaiter.watch(userKeyOf(device.userId), wait * 1000);
+        request.raw.once('close', watch.cancel);
+        try {
+          const now = await deps.push.pendingFor(device);
+          if (now.length > 0) return { challenges: now };
+          await watch.changed;
+          return { challenges: await deps.push.pendingFor(device) };
+        } finally {
+          watch.cancel();
+        }
+      },
+    );
 
-    app.post(`${DEVICE_API_PREFIX}/challenges/:id/answer`, async (request) => {
-      const device = await signed.device(request);
-      const params = parseOr400(z.object({ id }), request.params);
-      const body = parseOr400(answerBody, request.body);
-      return deps.push.answer(device, params.id, body);
-    });
+    app.post(
+      `${DEVICE_API_PREFIX}/challenges/:id/answer`,
+      {
+        schema: {
+          tags,
+          summary: 'Answer a challenge: approve (with the number, and the PIN), deny or fraud',
+          params: idParams,
+          body: answerBody,
+          response: { 200: answerSchema, ...deviceErrors },
+        },
+      },
+      async (request) => {
+        const device = signedDevice(request);
+        return deps.push.answer(device, request.params.id, request.body);
+      },
+    );
 
-    app.put(`${DEVICE_API_PREFIX}/push-subscription`, async (request, reply) => {
-      const device = await signed.device(request);
-      const body = parseOr400(subscriptionBody, request.body);
-      if (!deps.webPush) throw badRequest('web_push_disabled', 'Web Push is turned off on this server');
-      if (!endpointAllowed(body.endpoint, deps.webPush.policy))
-        throw badRequest('push_endpoint_not_allowed', 'endpoint: not a push service this server posts to');
-      await deps.devices.setPushSubscription(device.id, {
-        endpoint: body.endpoint,
-        keys: body.keys,
-        updatedAt: deps.clock.now(),
-      });
-      return reply.code(204).send();
-    });
+    app.put(
+      `${DEVICE_API_PREFIX}/push-subscription`,
+      {
+        schema: {
+          tags,
+          summary: 'Register or refresh the Web Push subscription',
+          body: subscriptionBody,
+          response: noContent,
+        },
+      },
+      async (request, reply) => {
+        const device = signedDevice(request);
+        const body = request.body;
+        if (!deps.webPush) throw badRequest('web_push_disabled', 'Web Push is turned off on this server');
+        if (!endpointAllowed(body.endpoint, deps.webPush.policy))
+          throw badRequest('push_endpoint_not_allowed', 'endpoint: not a push service this server posts to');
+        await deps.devices.setPushSubscription(device.id, {
+          endpoint: body.endpoint,
+          keys: body.keys,
+          updatedAt: deps.clock.now(),
+        });
+        return reply.code(204).send(null);
+      },
+    );
 
-    app.delete(`${DEVICE_API_PREFIX}/push-subscription`, async (request, reply) => {
-      const device = await signed.device(request);
-      await deps.devices.setPushSubscription(device.id, null);
-      return reply.code(204).send();
-    });
+    app.delete(
+      `${DEVICE_API_PREFIX}/push-subscription`,
+      { schema: { tags, summary: 'Drop the Web Push subscription', response: noContent } },
+      async (request, reply) => {
+        const device = signedDevice(request);
+        await deps.devices.setPushSubscription(device.id, null);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

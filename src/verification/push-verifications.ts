@@ -115,6 +115,8 @@ export class PushVerifications {
       at,
       timerToken: newToken(),
     };
+    // Indexed before the start commits: the wake-up the start sends must find the push.
+    await this.deps.redis.set(this.openKey(user.username), flowId, 'PX', ttlMs + OPEN_INDEX_SLACK_MS);
     const flow = await this.deps.engine.start(pushApprovalFlow.id, {
       flowId,
       userId: user.username,
@@ -123,7 +125,6 @@ export class PushVerifications {
       expiresAt: at + ttlMs,
       input,
     });
-    await this.deps.redis.set(this.openKey(user.username), flowId, 'PX', ttlMs + OPEN_INDEX_SLACK_MS);
     return { flow, number };
   }
 

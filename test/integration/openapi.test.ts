@@ -40,7 +40,7 @@ describe('GET /api/openapi.json', () => {
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
   });
 
-  it('documents the users and verifications API, with the bearer key, and nothing else', () => {
+  it('documents the users, verifications, devices and device API, with the bearer key, and nothing else', () => {
     const documented = operations().map(({ method, path }) => `${method.toUpperCase()} ${path}`);
     expect(documented.sort()).toEqual(
       [
@@ -54,6 +54,18 @@ describe('GET /api/openapi.json', () => {
         'POST /api/v1/verifications/{id}/check',
         'POST /api/v1/verifications/{id}/resend',
         'POST /api/v1/verifications/{id}/cancel',
+        'POST /api/v1/users/{username}/activations',
+        'GET /api/v1/users/{username}/devices',
+        'DELETE /api/v1/users/{username}/devices/{deviceId}',
+        'POST /api/v1/users/{username}/totp',
+        'POST /api/v1/users/{username}/totp/confirm',
+        'POST /device/v1/activations/{id}',
+        'GET /device/v1/device',
+        'DELETE /device/v1/device',
+        'GET /device/v1/challenges',
+        'POST /device/v1/challenges/{id}/answer',
+        'PUT /device/v1/push-subscription',
+        'DELETE /device/v1/push-subscription',
         'GET /healthz',
         'GET /readyz',
       ].sort(),

@@ -15,7 +15,7 @@ const T0 = Date.UTC(2026, 0, 1);
 const input: PushApprovalInput = {
   flowId: 'p1',
   userId: 'alice',
-  parentId: null,
+  parent: null,
   deviceIds: ['dev-a', 'dev-b'],
   number: { nonce: 'n0', digits: 3, digest: 'right' },
   challengeNonce: 'cn',
