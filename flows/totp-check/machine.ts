@@ -1,4 +1,5 @@
 import { assign, setup } from 'xstate';
+import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { VerificationStatus } from '../effects.js';
 
@@ -9,7 +10,8 @@ export const TOTP_CHECK_MACHINE_VERSION = 1;
 export interface TotpCheckInput {
   flowId: string;
   userId: string;
-  parentId: string | null;
+  /** Set when a parent flow started this one: the verdict is told to it. */
+  parent: ParentLink | null;
   ttlMs: number;
   maxAttempts: number;
   at: number;
@@ -41,8 +43,7 @@ const outcome = (result: 'success' | 'failure') => ({
   params: ({ context }: Ctx) => ({ userId: context.userId, outcome: result }),
 });
 
-/** A TOTP verification: codes until one is right, `maxAttempts` wrong ones fail it, the expiry ends it. */
-export const totpCheckMachine = setup({
+const totpSetup = setup({
   types: {} as { context: TotpCheckContext; events: TotpCheckEvent; input: TotpCheckInput },
   actions: {
     ...effectActions(...VERIFICATION_EFFECTS),
@@ -55,7 +56,14 @@ export const totpCheckMachine = setup({
     currentTimer: ({ context, event }) =>
       event.type === 'TIMEOUT' && event.timer === TOTP_EXPIRY_TIMER && event.token === context.timerToken,
   },
-}).createMachine({
+});
+
+/** Tells the parent flow (when there is one) the verdict this state stands for. */
+const toParent = (status: VerificationStatus) =>
+  totpSetup.enqueueActions(({ context, enqueue }) => tellParent(context, status, enqueue));
+
+/** A TOTP verification: codes until one is right, `maxAttempts` wrong ones fail it, the expiry ends it. */
+export const totpCheckMachine = totpSetup.createMachine({
   id: TOTP_CHECK_MACHINE_ID,
   context: ({ input }) => {
     const { at, ...rest } = input;
@@ -84,11 +92,20 @@ export const totpCheckMachine = setup({
         CANCEL: { target: 'canceled' },
       },
     },
-    approved: { type: 'final', tags: [TOTP_TAGS.final], entry: [stopExpiry, outcome('success')] },
+    approved: {
+      type: 'final',
+      tags: [TOTP_TAGS.final],
+      entry: [stopExpiry, outcome('success'), toParent('approved')],
+    },
     failed: {
       type: 'final',
       tags: [TOTP_TAGS.final],
-      entry: [stopExpiry, assign({ reason: 'too-many-attempts' as const }), outcome('failure')],
+      entry: [
+        stopExpiry,
+        assign({ reason: 'too-many-attempts' as const }),
+        outcome('failure'),
+        toParent('failed'),
+      ],
     },
     expired: {
       type: 'final',

@@ -22,20 +22,23 @@ export class TotpVerifications {
     return flow.machine === totpCheckFlow.id;
   }
 
-  async start(user: User, options: { purpose: string; parentId?: string | null }): Promise<FlowRecord> {
+  async start(
+    user: User,
+    options: { purpose: string; flowId?: string; parentId?: string },
+  ): Promise<FlowRecord> {
     if (!(await this.deps.totp.isActive(user.username)))
       throw conflict('no_totp', 'The user has no activated authenticator app (TOTP)');
     const at = this.deps.clock.now();
     const input: Omit<TotpCheckInput, 'flowId'> = {
       userId: user.username,
-      parentId: options.parentId ?? null,
+      parent: options.parentId ? { flowId: options.parentId } : null,
       ttlMs: TOTP_VERIFICATION_TTL_MS,
       maxAttempts: this.deps.maxAttempts,
       at,
       timerToken: randomBytes(9).toString('base64url'),
     };
     return this.deps.engine.start(totpCheckFlow.id, {
-      flowId: newFlowId(),
+      flowId: options.flowId ?? newFlowId(),
       userId: user.username,
       purpose: options.purpose,
       method: 'totp',

@@ -251,6 +251,23 @@ describe('push-approval machine: behaviour', () => {
     ]);
   });
 
+  it('tells its parent flow every verdict when it has one, with the reason', () => {
+    for (const [events, status] of [
+      [[answer('approve')], 'approved'],
+      [[answer('deny')], 'denied'],
+      [[answer('fraud')], 'fraud'],
+      [[answer('approve', { numberDigest: 'wrong' })], 'failed'],
+      [[{ type: 'TIMEOUT', timer: 'expiry', token: 'tok' }], 'expired'],
+      [[{ type: 'CANCEL', at: T0 }], 'canceled'],
+    ] as [PushApprovalEvent[], string][]) {
+      const { last } = run(events, { ...input, parent: { flowId: 'wizard' } });
+      expect(last.effects.filter((e) => e.type === 'notifyParent')).toEqual([
+        expect.objectContaining({ parentId: 'wizard', childId: 'p1', status }),
+      ]);
+    }
+    expect(run([answer('approve')]).last.effects.some((e) => e.type === 'notifyParent')).toBe(false);
+  });
+
   it('is canceled by the API or superseded by a newer push', () => {
     const canceled = run([{ type: 'CANCEL', at: T0 }]);
     expect([canceled.last.status, canceled.snapshot.context.reason]).toEqual(['canceled', 'canceled']);

@@ -14,7 +14,7 @@ const T0 = Date.UTC(2026, 0, 1);
 const input: TotpCheckInput = {
   flowId: 't1',
   userId: 'tina',
-  parentId: null,
+  parent: null,
   ttlMs: 300_000,
   maxAttempts: 3,
   at: T0,
@@ -61,6 +61,17 @@ describe('totp-check machine', () => {
       }
     }
     expect(() => totpStatusOf({ value: 'limbo' })).toThrow(/unknown state/);
+  });
+
+  it('tells its parent flow the verdict when it has one', () => {
+    const [start] = initialTransition(totpCheckMachine, { ...input, parent: { flowId: 'wizard' } });
+    const [, actions] = transition(totpCheckMachine, start, { type: 'CHECK', at: T0 + 1000, ok: true });
+    expect(toEffects(actions)).toContainEqual({
+      type: 'notifyParent',
+      parentId: 'wizard',
+      childId: 't1',
+      status: 'approved',
+    });
   });
 
   it('schedules its expiry, approves a right code and counts the success', () => {
