@@ -178,6 +178,7 @@ export class Runtime {
       engine: this.engine,
       users: this.users,
       secrets,
+      hasher: this.hasher,
       secretKey: config.secretKey,
       limiter: new RateLimiter(this.redis, this.keys),
       audit: this.audit,

@@ -5,6 +5,7 @@ import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { Keys } from '../engine/keys.js';
 import type { Logger } from '../log.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -32,6 +33,7 @@ export function createMobileApp(deps: {
   engine: FlowEngine;
   users: UserStore;
   secrets: CodeSecrets;
+  hasher: Pick<SecretHasher, 'verify'>;
   secretKey: string;
   limiter: RateLimiter;
   audit: AuditLog;
@@ -55,6 +57,7 @@ export function createMobileApp(deps: {
     users: deps.users,
     devices,
     secrets: deps.secrets,
+    hasher: deps.hasher,
     limiter: deps.limiter,
     redis,
     keys,

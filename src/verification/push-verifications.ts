@@ -11,7 +11,7 @@ import type { FlowEngine } from '../engine/engine.js';
 import { newFlowId } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
 import { AppError, badRequest, conflict, notFound, tooMany } from '../errors.js';
-import { verifySecret } from '../security/pin-hash.js';
+import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
 import type { UserStore } from '../store/user-store.js';
@@ -63,6 +63,7 @@ export class PushVerifications {
       users: UserStore;
       devices: DeviceStore;
       secrets: CodeSecrets;
+      hasher: Pick<SecretHasher, 'verify'>;
       limiter: RateLimiter;
       redis: Redis;
       keys: DeviceKeys;
@@ -209,7 +210,7 @@ export class PushVerifications {
   private async pinMatches(userId: string, pin: string | undefined): Promise<boolean> {
     if (!pin || !/^\d{4,12}$/.test(pin)) return false;
     const user = await this.deps.users.get(userId);
-    return user?.pinHash ? verifySecret(pin, user.pinHash) : false;
+    return user?.pinHash ? this.deps.hasher.verify(pin, user.pinHash) : false;
   }
 
   private async openPushOf(userId: string): Promise<FlowRecord | null> {
