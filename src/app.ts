@@ -9,6 +9,7 @@ import { useZodSchemas } from './api/api-schemas.js';
 import type { bearerAuth } from './api/bearer-auth.js';
 import { installErrorHandler } from './api/error-handler.js';
 import { registerOpenApi } from './api/openapi.js';
+import { redisGate } from './api/redis-gate.js';
 import { type RequestLimit, registerRequestLimit } from './api/request-limit.js';
 import type { Config } from './config/load-config.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
@@ -27,7 +28,7 @@ export async function buildApp(
     public: FastifyPluginAsync[];
     authenticated: { auth: ReturnType<typeof bearerAuth>; routes: FastifyPluginAsync[] };
   },
-  edge: { requestLimit?: RequestLimit } = {},
+  edge: { requestLimit?: RequestLimit; redisAvailable?: () => boolean } = {},
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
@@ -39,7 +40,9 @@ export async function buildApp(
     routerOptions: { maxParamLength: 200 },
   });
   installErrorHandler(app);
-  // First, so its onRequest hook runs before any other: 429 before any work.
+  // While Redis is down every request that needs it answers 503 at once, before anything touches Redis.
+  if (edge.redisAvailable) app.addHook('onRequest', redisGate(edge.redisAvailable));
+  // Then the request limit, before any other hook: 429 before any work.
   if (edge.requestLimit) await registerRequestLimit(app, edge.requestLimit);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   app.addHook('onSend', async (_request, reply) => {

@@ -52,6 +52,11 @@ import type { PortalPagesDeps } from './portal/portal-pages.js';
 import { secondFactorRoutes } from './portal/second-factor-routes.js';
 import type { PortalSessionStore } from './portal/session-store.js';
 import { QuestionStore } from './questions/index.js';
+import {
+  logConnectionTrouble,
+  REQUEST_REDIS_OPTIONS,
+  RedisAvailability,
+} from './redis/redis-availability.js';
 import { SecretHasher } from './security/pin-hash.js';
 import { SecretGuard } from './security/secret-guard.js';
 import { CodeSecrets, derivedKey } from './security/secrets.js';
@@ -118,6 +123,8 @@ export class Runtime {
   readonly mobile: MobileApp;
   readonly totp: TotpService;
   private readonly queueConnection: Redis;
+  private readonly producerConnection: Redis;
+  readonly availability: RedisAvailability;
   private readonly queues: EngineQueues;
   private readonly waiter: StatusWaiter;
   private workers: EngineWorkers | null = null;
@@ -133,11 +140,23 @@ export class Runtime {
     this.clock = options.clock ?? systemClock;
     for (const warning of config.warnings) logger.warn({ setting: warning }, 'weak setting');
     this.keys = new Keys(config.redisPrefix);
-    this.redis = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-    // BullMQ wants its own connection without a per-request retry limit.
+    // Connections that serve requests give up quickly when Redis is down (503, not a hang).
+    this.redis = new Redis(redisUrl, { ...REQUEST_REDIS_OPTIONS, lazyConnect: false });
+    this.availability = new RedisAvailability(this.redis);
+    // BullMQ workers want their own connection without a per-request retry limit: they wait Redis out.
     this.queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    // Enqueueing happens inside requests (the outbox relay): bounded too; the sweeper relays what it missed.
+    this.producerConnection = new Redis(redisUrl, REQUEST_REDIS_OPTIONS);
     this.store = new FlowStore(this.redis, this.keys);
-    this.queues = createQueues(this.queueConnection, this.keys.queuePrefix());
+    this.queues = createQueues(this.producerConnection, this.keys.queuePrefix());
+    const subscriber = new Redis(redisUrl, REQUEST_REDIS_OPTIONS);
+    for (const [name, connection] of [
+      ['requests', this.redis],
+      ['queues', this.queueConnection],
+      ['producer', this.producerConnection],
+      ['status', subscriber],
+    ] as const)
+      logConnectionTrouble(connection, name, logger);
     const relay = new OutboxRelay(this.store, this.queues, this.clock, logger);
     this.relay = relay;
     this.engine = new FlowEngine({
@@ -232,7 +251,11 @@ export class Runtime {
       clock: this.clock,
       logger,
     });
-    this.waiter = new StatusWaiter(new Redis(redisUrl), this.keys.statusChannel(), logger);
+    this.waiter = new StatusWaiter(
+      new Redis(redisUrl, REQUEST_REDIS_OPTIONS),
+      this.keys.statusChannel(),
+      logger,
+    );
     this.handlers = createEffectHandlers({
       config,
       carrier: () => this.carrier,
@@ -266,6 +289,7 @@ export class Runtime {
     const publicPlugins = [
       healthRoutes({
         redis: this.redis,
+        redisConnected: () => this.availability.connected,
         workersRunning: () => this.options.workers === false || (this.workers?.isRunning() ?? false),
         carrier: () => this.carrier,
         voiceCarrier: () => this.voiceCarrier,
@@ -373,6 +397,7 @@ export class Runtime {
         },
       },
       {
+        redisAvailable: () => this.availability.available,
         requestLimit: {
           max: config.rateLimit.max,
           windowSeconds: config.rateLimit.windowSeconds,
@@ -423,6 +448,10 @@ export class Runtime {
     await this.waiter.stop();
     await this.mobile.stop();
     await this.queues.close();
-    await Promise.allSettled([this.redis.quit(), this.queueConnection.quit()]);
+    await Promise.allSettled([
+      this.redis.quit(),
+      this.queueConnection.quit(),
+      this.producerConnection.quit(),
+    ]);
   }
 }

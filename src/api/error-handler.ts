@@ -1,11 +1,15 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
+import { isRedisUnavailableError, RedisUnavailableError } from '../redis/redis-availability.js';
 
 /** Every error leaves as `{error: {code, message}}`; a client's mistake is never a 5xx and internals never leak. */
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+  app.setErrorHandler((raw: FastifyError | AppError, request, reply) => {
+    const error = asAppError(raw, request.log);
     if (error instanceof AppError) {
-      if (error.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      // An outage is logged where it is first seen (asAppError, the connection), not once per request.
+      if (error.statusCode >= 500 && !(error instanceof RedisUnavailableError))
+        request.log.error({ err: error }, 'request failed');
       return reply
         .code(error.statusCode)
         .send({ error: { code: error.code, message: error.message, ...error.details } });
@@ -20,6 +24,16 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: 'No such resource' } }),
   );
+}
+
+/** Redis out of reach is an outage to report (503 `unavailable`), not an internal error. */
+export function asAppError<E>(
+  error: E,
+  log?: { warn(o: object, m?: string): void },
+): E | RedisUnavailableError {
+  if (error instanceof AppError || !isRedisUnavailableError(error)) return error;
+  log?.warn({ err: error }, 'Redis unavailable: answered 503');
+  return new RedisUnavailableError();
 }
 
 function clientCode(error: FastifyError): string {

@@ -16,13 +16,20 @@ export class StatusWaiter {
   ) {}
 
   start(): Promise<unknown> {
-    this.ready ??= this.subscriber.subscribe(this.channel).then(() => {
-      this.subscriber.on('message', (_channel: string, message: string) => {
-        const flowId = message.slice(0, message.indexOf(' '));
-        const set = this.waiters.get(flowId);
-        if (set) for (const wake of set) wake();
-      });
-    });
+    this.ready ??= this.subscriber.subscribe(this.channel).then(
+      () => {
+        this.subscriber.on('message', (_channel: string, message: string) => {
+          const flowId = message.slice(0, message.indexOf(' '));
+          const set = this.waiters.get(flowId);
+          if (set) for (const wake of set) wake();
+        });
+      },
+      (error: unknown) => {
+        // Redis was down: the next long-poll tries again (a remembered failure would break them for good).
+        this.ready = null;
+        throw error;
+      },
+    );
     return this.ready;
   }
 

@@ -27,6 +27,7 @@ import type {
 import type { SafeHtml } from '../../web/html.js';
 import { CSRF_FIELD, csrfInput, HOME_PATH, LOGIN_PATH } from '../../web/portal/layout.js';
 import { renderMessagePage } from '../../web/portal/message-page.js';
+import { asAppError } from '../api/error-handler.js';
 import type { LoginCsrf } from './login-csrf.js';
 import type {
   PortalSession,
@@ -162,12 +163,14 @@ export function portalSecurity(options: PortalSecurityOptions): FastifyPluginAsy
         );
     });
 
-    app.setErrorHandler((error: { statusCode?: number }, request, reply) => {
+    app.setErrorHandler((raw: { statusCode?: number }, request, reply) => {
+      const error = asAppError(raw, request.log);
       const status =
         typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
           ? error.statusCode
           : 500;
-      if (status >= 500) request.log.error({ err: error, route: request.routeOptions.url }, 'portal: failed');
+      if (status >= 500 && status !== 503)
+        request.log.error({ err: error, route: request.routeOptions.url }, 'portal: failed');
       const page = renderMessagePage({
         serviceName,
         ...errorPageText(status),

@@ -17,24 +17,33 @@ export type RedisServerHandle = {
   url: string;
   port: number;
   dir: string;
+  /** Stops the server (an outage), keeping its folder and port. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port with the same data (the append-only file). */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 };
 
+function spawnOn(port: number, dir: string, appendOnly: boolean) {
+  // biome-ignore format: one flag and its value per line
+  return spawnRedisServer([
+    '--port', String(port),
+    '--bind', LOOPBACK,
+    '--save', '',
+    '--appendonly', appendOnly ? 'yes' : 'no',
+    '--dir', dir,
+    '--daemonize', 'no',
+    '--maxmemory-policy', 'noeviction',
+  ]);
+}
+
 export async function startRedisServer(opts: { appendOnly?: boolean } = {}): Promise<RedisServerHandle> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mfa-redis-'));
+  const appendOnly = opts.appendOnly !== false;
   try {
     for (let attempt = 1; ; attempt++) {
       const port = await findFreePort(LOOPBACK);
-      // biome-ignore format: one flag and its value per line
-      const redis = spawnRedisServer([
-        '--port', String(port),
-        '--bind', LOOPBACK,
-        '--save', '',
-        '--appendonly', opts.appendOnly === false ? 'no' : 'yes',
-        '--dir', dir,
-        '--daemonize', 'no',
-        '--maxmemory-policy', 'noeviction',
-      ]);
+      let redis = spawnOn(port, dir, appendOnly);
       try {
         await waitForRedisPing(redis, port, { host: LOOPBACK, timeoutMs: 10_000 });
       } catch (error) {
@@ -48,6 +57,13 @@ export async function startRedisServer(opts: { appendOnly?: boolean } = {}): Pro
         url: `redis://${LOOPBACK}:${port}`,
         port,
         dir,
+        async pause() {
+          await redis.stop(5000);
+        },
+        async resume() {
+          redis = spawnOn(port, dir, appendOnly);
+          await waitForRedisPing(redis, port, { host: LOOPBACK, timeoutMs: 10_000 });
+        },
         stop() {
           stopping ??= (async () => {
             await redis.stop(5000);
