@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../src/log.js';
 import type { SmsInbound } from '../src/verification/sms-inbound.js';
+import { formBodiesOnly } from './form-only.js';
 import { signatureGuard } from './signature-guard.js';
 
 const EMPTY_CXML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -30,6 +31,7 @@ export function smsWebhooks(options: {
 }): FastifyPluginAsync {
   return async (app) => {
     const preHandler = signatureGuard(options);
+    app.addHook('onRequest', formBodiesOnly);
     app.post('/webhooks/sms', { preHandler }, async (request, reply) => {
       const parsed = inboundSchema.safeParse(request.body);
       if (!parsed.success) return badForm(reply);

@@ -4,6 +4,7 @@ import type { AnsweredBy, CallEndStatus, VoicePrompt } from '../src/carriers/voi
 import type { Logger } from '../src/log.js';
 import type { VoiceCalls } from '../src/verification/voice-calls.js';
 import { HANGUP_CXML, renderPrompt } from './cxml.js';
+import { formBodiesOnly } from './form-only.js';
 import { signatureGuard } from './signature-guard.js';
 
 const sid = z.string().min(1).max(64);
@@ -34,6 +35,7 @@ export function voiceWebhooks(options: {
 
   return async (app) => {
     const preHandler = signatureGuard(options);
+    app.addHook('onRequest', formBodiesOnly);
 
     app.post('/webhooks/voice', { preHandler }, async (request, reply) => {
       const query = flowQuery.safeParse(request.query);
