@@ -436,9 +436,26 @@ export class Runtime {
     this.sweeper.start();
   }
 
+  /**
+   * Closes the server, letting requests in flight finish. Node closes the keep-alive connections that are idle
+   * when the close starts; one that carries a last request during the close (the workers and the simulator
+   * still talk over HTTP) would then be kept until its keep-alive timeout (72 s), so idle ones are closed again
+   * until the server has stopped.
+   */
+  private async closeApp(): Promise<void> {
+    const app = this.appInstance;
+    if (!app) return;
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 200);
+    try {
+      await app.close();
+    } finally {
+      clearInterval(sweep);
+    }
+  }
+
   /** Stop accepting, finish in-flight requests, close workers (they finish their jobs), then the connections. */
   async stop(): Promise<void> {
-    await this.appInstance?.close();
+    await this.closeApp();
     await this.sweeper.stop();
     await this.workers?.close();
     await this.carrier.stop();
