@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { flowRegistry } from '../flows/registry.js';
 import { smsWebhooks } from '../webhooks/sms-webhooks.js';
 import { voiceWebhooks } from '../webhooks/voice-webhooks.js';
+import { AdminChanges } from './api/admin-changes.js';
 import { bearerAuth } from './api/bearer-auth.js';
 import { deviceAdminRoutes } from './api/device-admin-routes.js';
 import { healthRoutes } from './api/health-routes.js';
@@ -126,6 +127,11 @@ export class Runtime {
   private readonly producerConnection: Redis;
   readonly availability: RedisAvailability;
   private readonly queues: EngineQueues;
+
+  /** The effects queue (tests wait for it to drain before they count what happened). */
+  get effectsQueue(): EngineQueues['effects'] {
+    return this.queues.effects;
+  }
   private readonly waiter: StatusWaiter;
   private workers: EngineWorkers | null = null;
   private appInstance: FastifyInstance | null = null;
@@ -386,6 +392,7 @@ export class Runtime {
               guard: this.guard,
               hasher: this.hasher,
               clock: this.clock,
+              adminChanges: new AdminChanges({ audit: this.audit, effects: this.queues.effects }),
               phonePolicy: config.phones,
               pinPolicy: config.pin,
               defaults: { language: config.defaultLanguage },

@@ -10,6 +10,7 @@ import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { UserStore } from '../store/user-store.js';
 import { METHODS, phoneNumbersOf, publicUser, type User } from '../users/user.js';
+import { type AdminChanges, settingChanges } from './admin-changes.js';
 import { errorResponses, userViewSchema } from './api-schemas.js';
 import { normalizePhones, type PhoneFields, phonesSchema } from './phone-fields.js';
 
@@ -51,6 +52,8 @@ export function usersRoutes(deps: {
   guard: SecretGuard;
   hasher: SecretHasher;
   clock: Clock;
+  /** Audits and mails the changes a PATCH makes to phones, PIN or method. */
+  adminChanges: AdminChanges;
   phonePolicy: PhonePolicy;
   pinPolicy: PinPolicy;
   defaults: { language: User['language'] };
@@ -156,22 +159,27 @@ export function usersRoutes(deps: {
         const phones = body.phones ? normalizePhones(body.phones, deps.phonePolicy) : undefined;
         if (body.pin) assertPinAllowed(body.pin, { ...(await users.get(name))?.phones, ...phones });
         const pinHash = body.pin ? await deps.hasher.hash(body.pin) : body.pin;
-        const updated = await users.update(name, (user) => ({
-          ...user,
-          ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
-          ...(body.email !== undefined ? { email: body.email } : {}),
-          ...(phones ? { phones: { ...user.phones, ...phones } } : {}),
-          ...(body.method ? { method: body.method } : {}),
-          ...(body.language ? { language: body.language } : {}),
-          ...(pinHash !== undefined
-            ? { pinHash, pinMustChange: pinHash ? (body.pinMustChange ?? true) : false }
-            : {}),
-          ...(pinHash === undefined && body.pinMustChange !== undefined
-            ? { pinMustChange: body.pinMustChange }
-            : {}),
-          updatedAt: clock.now(),
-        }));
+        let before: User | undefined;
+        const updated = await users.update(name, (user) => {
+          before = user;
+          return {
+            ...user,
+            ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
+            ...(body.email !== undefined ? { email: body.email } : {}),
+            ...(phones ? { phones: { ...user.phones, ...phones } } : {}),
+            ...(body.method ? { method: body.method } : {}),
+            ...(body.language ? { language: body.language } : {}),
+            ...(pinHash !== undefined
+              ? { pinHash, pinMustChange: pinHash ? (body.pinMustChange ?? true) : false }
+              : {}),
+            ...(pinHash === undefined && body.pinMustChange !== undefined
+              ? { pinMustChange: body.pinMustChange }
+              : {}),
+            updatedAt: clock.now(),
+          };
+        });
         if (!updated) throw notFound('user_not_found', 'No such user');
+        if (before) await deps.adminChanges.record(updated.username, settingChanges(before, updated));
         if (body.locked === false) await deps.guard.unlock(updated.username, 'api-key');
         return view(updated);
       },
