@@ -5,6 +5,8 @@
  * between the commit and the enqueue), and the process recovers by itself once Redis is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLdapDirectory } from '../../src/directory/ldap-directory.js';
+import { createLogger } from '../../src/log.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { createUser, textsTo, waitForTexts } from '../support/sms-helpers.js';
 import { eventually, startTestRuntime, TEST_API_KEY, type TestRuntime } from '../support/test-runtime.js';
@@ -21,6 +23,17 @@ beforeAll(async () => {
     // A stranded outbox is re-relayed within a second (default: after 10 s).
     { SWEEP_INTERVAL_MS: '200', SWEEP_GRACE_MS: '500' },
     {
+      // The portal is mounted (its directory is never asked in these tests).
+      directory: createLdapDirectory(
+        {
+          url: 'ldap://127.0.0.1:9',
+          baseDn: 'dc=x',
+          bindDn: 'cn=x,dc=x',
+          bindPassword: 'x',
+          usernameAttribute: 'uid',
+        },
+        createLogger('silent'),
+      ),
       hooks: {
         afterCommit: async () => {
           if (!outageAfterCommit) return;
@@ -98,6 +111,11 @@ describe('while Redis is down', () => {
       body: 'MessageSid=SM1&From=%2B12025550181&To=%2B12025550100&Body=123456',
     });
     expect(webhook.status).toBe(503);
+    // The portal shows its own page.
+    const page = await timed('/login');
+    expect(page.status).toBe(503);
+    expect(page.type).toMatch(/^text\/html/);
+    expect(page.text).toContain('Temporarily unavailable');
     // The process itself is alive.
     expect((await timed('/healthz')).status).toBe(200);
 

@@ -5,7 +5,7 @@
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
-import { createUser, SERVICE_NUMBER, waitForTexts } from '../support/sms-helpers.js';
+import { pendingSmsFlow, SERVICE_NUMBER } from '../support/sms-helpers.js';
 import { startTestRuntime, TEST_SIGNING_KEY, type TestRuntime } from '../support/test-runtime.js';
 
 let redis: RedisServerHandle;
@@ -21,13 +21,9 @@ afterAll(async () => {
 });
 
 let seq = 0;
-async function pendingFlow() {
+function pendingFlow() {
   seq += 1;
-  const mobile = `+1202555${String(4100 + seq)}`;
-  await createUser(t, { username: `body${seq}`, phones: { mobile } });
-  const { body } = await t.api('/api/v1/verifications', { body: { username: `body${seq}` } });
-  await waitForTexts(t, mobile, 1);
-  return { id: body.id as string, mobile };
+  return pendingSmsFlow(t, `body${seq}`, `+1202555${String(4100 + seq)}`);
 }
 
 async function attempts(id: string) {

@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
-import { createUser, postWebhook, SERVICE_NUMBER, textsTo, waitForTexts } from '../support/sms-helpers.js';
+import {
+  pendingSmsFlow,
+  postWebhook,
+  SERVICE_NUMBER,
+  textsTo,
+  waitForTexts,
+} from '../support/sms-helpers.js';
 import { startTestRuntime, TEST_SIGNING_KEY, type TestRuntime } from '../support/test-runtime.js';
 
 let redis: RedisServerHandle;
@@ -18,13 +24,9 @@ afterAll(async () => {
 });
 
 let seq = 0;
-async function pendingFlow() {
+function pendingFlow() {
   seq += 1;
-  const mobile = `+1202555${String(3000 + seq)}`;
-  await createUser(t, { username: `sig${seq}`, phones: { mobile } });
-  const { body } = await t.api('/api/v1/verifications', { body: { username: `sig${seq}` } });
-  await waitForTexts(t, mobile, 1);
-  return { id: body.id as string, mobile };
+  return pendingSmsFlow(t, `sig${seq}`, `+1202555${String(3000 + seq)}`);
 }
 
 const reply = (

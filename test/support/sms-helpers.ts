@@ -76,6 +76,14 @@ export async function createUser(t: TestRuntime, user: Record<string, unknown>) 
   return response.body;
 }
 
+/** A user with a mobile and a pending SMS verification whose code text has been sent. */
+export async function pendingSmsFlow(t: TestRuntime, username: string, mobile: string) {
+  await createUser(t, { username, phones: { mobile } });
+  const { body } = await t.api('/api/v1/verifications', { body: { username } });
+  await waitForTexts(t, mobile, 1);
+  return { id: body.id as string, mobile };
+}
+
 export function waitForStatus(t: TestRuntime, id: string, status: string) {
   return eventually(
     async () => {
