@@ -460,11 +460,27 @@ export class Runtime {
     }
   }
 
+  private async within(work: Promise<unknown> | undefined, ms: number, warning: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ms);
+    });
+    const outcome = await Promise.race([work, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') this.logger.warn({ ms }, warning);
+  }
+
   /** Stop accepting, finish in-flight requests, close workers (they finish their jobs), then the connections. */
   async stop(): Promise<void> {
     await this.closeApp();
     await this.sweeper.stop();
-    await this.workers?.close();
+    // A worker whose blocking connection is still reconnecting (after a Redis outage) may never finish closing:
+    // give the jobs in flight time, then go on (quitting the connections below ends the wait).
+    await this.within(
+      this.workers?.close(),
+      10_000,
+      'workers did not close in time; closing their connections',
+    );
     await this.carrier.stop();
     await this.voiceCarrier.stop?.();
     await this.mailer.close();
