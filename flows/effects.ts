@@ -15,6 +15,15 @@ export interface SendSmsEffect {
   code?: { nonce: string; length: number };
 }
 
+/**
+ * A new SMS verification to a number ends the older ones still pending for it (`SUPERSEDED`): the user's newest
+ * request wins, and a reply is never judged against an older code.
+ */
+export interface SupersedeOlderEffect {
+  type: 'supersedeOlder';
+  to: string;
+}
+
 export interface ScheduleTimerEffect {
   type: 'scheduleTimer';
   timer: string;
@@ -178,6 +187,7 @@ export type Effect =
   | StoreQuestionsEffect
   | NotifyUserEffect
   | SendSmsEffect
+  | SupersedeOlderEffect
   | NotifyDevicesEffect
   | PlaceCallEffect
   | HangupCallEffect
@@ -198,6 +208,7 @@ export const EFFECT_TYPES: readonly EffectType[] = [
   'storeQuestions',
   'notifyUser',
   'sendSms',
+  'supersedeOlder',
   'notifyDevices',
   'placeCall',
   'hangupCall',

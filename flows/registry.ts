@@ -54,7 +54,7 @@ export const smsOtpFlow: FlowDefinition<typeof smsOtpMachine> = {
   id: SMS_OTP_MACHINE_ID,
   version: SMS_OTP_MACHINE_VERSION,
   machine: smsOtpMachine,
-  statusOf: (snapshot) => stateStatus(snapshot.value),
+  statusOf: (snapshot) => (snapshot.value === 'superseded' ? 'failed' : stateStatus(snapshot.value)),
 };
 
 const voiceStatus: Record<string, VerificationStatus> = {

@@ -57,7 +57,9 @@ export type SmsOtpEvent =
   | { type: 'TIMEOUT'; timer: string; token: string }
   | { type: 'DELIVERY'; at: number; status: string }
   | { type: 'OPTED_OUT'; at: number }
-  | { type: 'CANCEL'; at: number };
+  | { type: 'CANCEL'; at: number }
+  /** A newer verification texted the same number: this one ends, never judged or counted again. */
+  | { type: 'SUPERSEDED'; at: number; by: string };
 
 export const EXPIRY_TIMER = 'expiry';
 
@@ -87,6 +89,10 @@ const textCode = {
     code: { nonce: context.code.nonce, length: context.codeLength },
   }),
 };
+const supersedeOlder = {
+  type: 'supersedeOlder' as const,
+  params: ({ context }: Ctx) => ({ to: context.to }),
+};
 const scheduleExpiry = {
   type: 'scheduleTimer' as const,
   params: ({ context }: Ctx) => ({
@@ -113,7 +119,7 @@ function codeMessage(context: SmsOtpContext): MessageKey {
 const smsOtpSetup = setup({
   types: {} as { context: SmsOtpContext; events: SmsOtpEvent; input: SmsOtpInput },
   actions: {
-    ...effectActions('sendSms', ...VERIFICATION_EFFECTS),
+    ...effectActions('sendSms', 'supersedeOlder', ...VERIFICATION_EFFECTS),
     // A wrong answer counts across resends: nothing in the machine ever lowers it.
     countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
   },
@@ -164,7 +170,7 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
   initial: 'pending',
   states: {
     pending: {
-      entry: [textCode, scheduleExpiry],
+      entry: [textCode, scheduleExpiry, supersedeOlder],
       on: {
         REPLY: [
           { guard: 'late', target: 'expired', actions: [stopExpiry, textTo('sms.expired')] },
@@ -210,6 +216,7 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
         },
         OPTED_OUT: { target: 'failed', actions: assign({ reason: 'opted-out' }) },
         CANCEL: { target: 'canceled', actions: stopExpiry },
+        SUPERSEDED: { target: 'superseded' },
       },
     },
     // Not final: a late reply still gets the polite "expired" answer.
@@ -241,5 +248,10 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
       ],
     },
     canceled: { type: 'final', entry: [assign({ reason: 'canceled' }), toParent('canceled')] },
+    // Failed, but not a failed attempt of the user's: no outcome is recorded, so the lockout does not count it.
+    superseded: {
+      type: 'final',
+      entry: [stopExpiry, assign({ reason: 'superseded' }), toParent('failed')],
+    },
   },
 });

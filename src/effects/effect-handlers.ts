@@ -61,6 +61,23 @@ export function createEffectHandlers(deps: {
         'text sent',
       );
     },
+    async supersedeOlder(effect, { flowId }) {
+      const older = await deps.sms.olderFlows(effect.to, flowId);
+      for (const id of older) {
+        const result = await deps
+          .engine()
+          .dispatch(
+            id,
+            { type: 'SUPERSEDED', at: deps.clock.now(), by: flowId },
+            { idempotencyKey: `superseded:${id}` },
+          )
+          .catch((err: { code?: string }) => {
+            if (err.code === 'flow_not_found') return null; // aged out: nothing to end
+            throw err;
+          });
+        if (result?.changed) logger.info({ flowId: id, by: flowId }, 'older verification superseded');
+      }
+    },
     async notifyDevices(effect, { flowId }) {
       // Never throws: a push service being down must not retry the job; the device long-polls anyway.
       await deps.notifier().notify({

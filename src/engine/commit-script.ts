@@ -3,13 +3,18 @@
  * effects in the outbox, remember the idempotency key, and announce a status change. Either all of it happens
  * or none of it.
  *
- * KEYS: flow, log, outbox, pendingOutboxes, idempotency (or '' when none)
+ * KEYS: flow, log, outbox, pendingOutboxes, idempotency (or '' when none), index (or '' when none)
  * ARGV: expectedVersion, snapshot, status, logEntry (JSON), effects (JSON or ''), now, idempotencyValue,
- *       idempotencyTtlSeconds, flowTtlSeconds, statusChannel, flowId, createFields (JSON or '')
+ *       idempotencyTtlSeconds, flowTtlSeconds, statusChannel, flowId, createFields (JSON or ''),
+ *       indexKeep, indexTtlSeconds
+ *
+ * The index (a flow's entry in a sorted set, e.g. the number a reply will come from) is written in the same
+ * step, so nobody can see the flow's effects queued without seeing its index entry too. Its score is the time,
+ * raised above the newest member when needed: the last flow added is always the newest.
  * Returns: {'ok', version} | {'conflict', currentVersion} | {'duplicate', storedValue}
  */
 export const COMMIT_SCRIPT = `
-local flowKey, logKey, outboxKey, pendingKey, idemKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local flowKey, logKey, outboxKey, pendingKey, idemKey, indexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local expected = tonumber(ARGV[1])
 if idemKey ~= '' then
   local seen = redis.call('GET', idemKey)
@@ -31,6 +36,14 @@ if ARGV[5] ~= '' then
   redis.call('EXPIRE', outboxKey, ARGV[9])
 end
 if idemKey ~= '' then redis.call('SET', idemKey, ARGV[7], 'EX', ARGV[8]) end
+if indexKey ~= '' then
+  local score = tonumber(ARGV[6])
+  local top = redis.call('ZREVRANGE', indexKey, 0, 0, 'WITHSCORES')
+  if top[2] and tonumber(top[2]) >= score then score = tonumber(top[2]) + 1 end
+  redis.call('ZADD', indexKey, score, ARGV[11])
+  redis.call('ZREMRANGEBYRANK', indexKey, 0, -(tonumber(ARGV[13]) + 1))
+  redis.call('EXPIRE', indexKey, ARGV[14])
+end
 redis.call('EXPIRE', flowKey, ARGV[9])
 redis.call('EXPIRE', logKey, ARGV[9])
 if previousStatus ~= ARGV[3] then redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. ARGV[3]) end

@@ -5,7 +5,7 @@ import type { FlowDefinition } from '../../flows/registry.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { FlowRecord, FlowStore } from './flow-store.js';
+import type { FlowIndexEntry, FlowRecord, FlowStore } from './flow-store.js';
 import type { OutboxRelay } from './outbox-relay.js';
 
 export interface FlowEvent {
@@ -22,6 +22,8 @@ export interface StartRequest {
   method: string;
   expiresAt: number;
   input: Record<string, unknown>;
+  /** An index the flow joins in the commit that queues its first effects (SMS: the number replies come from). */
+  index?: FlowIndexEntry;
 }
 
 export interface DispatchResult {
@@ -90,6 +92,7 @@ export class FlowEngine {
       },
       effects,
       now,
+      ...(request.index ? { index: request.index } : {}),
       create: {
         machine: definition.id,
         machineVersion: definition.version,

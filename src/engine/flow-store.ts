@@ -30,6 +30,16 @@ export interface LogEntry {
   effects: string[];
 }
 
+/**
+ * A sorted set the flow joins in its first commit (newest last), keeping the newest `keep` members for
+ * `ttlSeconds` after the latest addition: e.g. the SMS flows that texted a number, to route its replies.
+ */
+export interface FlowIndexEntry {
+  key: string;
+  keep: number;
+  ttlSeconds: number;
+}
+
 export interface CommitRequest {
   flowId: string;
   expectedVersion: number;
@@ -39,6 +49,7 @@ export interface CommitRequest {
   effects: Effect[];
   now: number;
   idempotency?: { key: string; value: string };
+  index?: FlowIndexEntry;
   create?: Omit<FlowRecord, 'id' | 'version' | 'snapshot' | 'status' | 'updatedAt' | 'parentId'> & {
     parentId?: string;
   };
@@ -62,7 +73,7 @@ export class FlowStore {
     readonly keys: Keys,
   ) {
     // defineCommand sends EVALSHA and falls back to EVAL once after a Redis restart flushed the script cache.
-    if (!('mfaCommit' in redis)) redis.defineCommand('mfaCommit', { numberOfKeys: 5, lua: COMMIT_SCRIPT });
+    if (!('mfaCommit' in redis)) redis.defineCommand('mfaCommit', { numberOfKeys: 6, lua: COMMIT_SCRIPT });
     const command = (redis as unknown as { mfaCommit: CommitCommand }).mfaCommit;
     this.commitCommand = command.bind(redis);
   }
@@ -101,6 +112,7 @@ export class FlowStore {
       this.keys.outbox(flowId),
       this.keys.pendingOutboxes(),
       request.idempotency ? this.keys.idempotency(request.idempotency.key) : '',
+      request.index?.key ?? '',
       request.expectedVersion,
       JSON.stringify(request.snapshot),
       request.status,
@@ -113,6 +125,8 @@ export class FlowStore {
       this.keys.statusChannel(),
       flowId,
       create,
+      request.index?.keep ?? 0,
+      request.index?.ttlSeconds ?? 0,
     );
     if (kind === 'ok') return { kind, version: Number(value) };
     if (kind === 'conflict') return { kind, currentVersion: Number(value) };

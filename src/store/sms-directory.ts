@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { FlowIndexEntry } from '../engine/flow-store.js';
 import type { Keys } from '../engine/keys.js';
 
 const REPLY_WINDOW_SECONDS = 24 * 3600;
@@ -11,29 +12,32 @@ export class SmsDirectory {
     private readonly keys: Keys,
   ) {}
 
-  async addFlow(e164: string, flowId: string, at: number): Promise<void> {
-    const key = this.keys.smsByPhone(e164);
-    await this.redis
-      .multi()
-      .zadd(key, at, flowId)
-      .zremrangebyrank(key, 0, -(KEEP_PER_NUMBER + 1))
-      .expire(key, REPLY_WINDOW_SECONDS)
-      .exec();
+  /**
+   * The entry an SMS flow joins in the same commit that queues its first text (`FlowEngine.start`), so a reply
+   * that beats the start request's answer already finds its flow.
+   */
+  replyIndex(e164: string): FlowIndexEntry {
+    return { key: this.keys.smsByPhone(e164), keep: KEEP_PER_NUMBER, ttlSeconds: REPLY_WINDOW_SECONDS };
   }
 
   /**
-   * The flow a reply from this number answers: the newest pending one; otherwise the newest expired one, so a
-   * late reply hears "expired"; otherwise none.
+   * The flow a reply from this number answers: the newest flow that texted it, while it waits for an answer or
+   * has expired (a late reply hears "expired"); otherwise none. Never an older flow: a new verification to a
+   * number supersedes the older ones (`olderFlows`), and a reply is judged only against the newest.
    */
   async flowForReply(e164: string): Promise<string | null> {
-    const ids = await this.redis.zrevrange(this.keys.smsByPhone(e164), 0, KEEP_PER_NUMBER - 1);
-    if (ids.length === 0) return null;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(this.keys.flow(id), 'status');
-    const statuses = ((await pipeline.exec()) ?? []).map(([, status]) => status as string | null);
-    const pending = ids.find((_, i) => statuses[i] === 'pending');
-    if (pending) return pending;
-    return ids.find((_, i) => statuses[i] === 'expired') ?? null;
+    const [newest] = await this.redis.zrevrange(this.keys.smsByPhone(e164), 0, 0);
+    if (!newest) return null;
+    const status = await this.redis.hget(this.keys.flow(newest), 'status');
+    return status === 'pending' || status === 'expired' ? newest : null;
+  }
+
+  /** The flows that texted this number before `flowId` did (oldest first); none when it is not indexed. */
+  async olderFlows(e164: string, flowId: string): Promise<string[]> {
+    const key = this.keys.smsByPhone(e164);
+    const rank = await this.redis.zrank(key, flowId);
+    if (rank === null || rank === 0) return [];
+    return this.redis.zrange(key, 0, String(rank - 1));
   }
 
   async rememberMessage(sid: string, flowId: string): Promise<void> {

@@ -183,8 +183,8 @@ export class VerificationService {
       method,
       expiresAt: at + otp.ttlSeconds * 1000,
       input,
+      index: this.deps.sms.replyIndex(to),
     });
-    await this.deps.sms.addFlow(to, flowId, at);
     return verificationView(flow);
   }
 

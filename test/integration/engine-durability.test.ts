@@ -112,7 +112,7 @@ describe('crash safety', () => {
     expect(await t.runtime.sweeper.sweepOnce()).toBe(0);
     await waitForTexts(t, mobile, 1);
     const effects = (await t.runtime.store.readLog(flowId))[0]!;
-    expect(effects.effects).toEqual(['sendSms', 'scheduleTimer']);
+    expect(effects.effects).toEqual(['sendSms', 'scheduleTimer', 'supersedeOlder']);
     await new Promise((r) => setTimeout(r, 300));
     expect(await textsTo(t, mobile)).toHaveLength(1);
   });

@@ -45,7 +45,7 @@ const answer = (codeDigest: string, pinOk = true, at = T0 + 1000): SmsOtpEvent =
 });
 
 describe('sms-otp machine', () => {
-  it('texts the code and schedules expiry on start, without the code itself', () => {
+  it('texts the code, schedules expiry and supersedes older verifications on start, without the code', () => {
     const { steps } = run([]);
     expect(steps[0]!.status).toBe('pending');
     expect(steps[0]!.effects).toEqual([
@@ -58,7 +58,16 @@ describe('sms-otp machine', () => {
         code: { nonce: 'n1', length: 6 },
       },
       { type: 'scheduleTimer', timer: 'expiry', token: 'tok1', fireAt: T0 + 300_000 },
+      { type: 'supersedeOlder', to: '+12025550123' },
     ]);
+  });
+
+  it('ends as failed (superseded) when a newer verification texts the number, counting no failure', () => {
+    const { last, snapshot } = run([answer('bad'), { type: 'SUPERSEDED', at: T0 + 2000, by: 'f2' }]);
+    expect([last.status, snapshot.context.reason]).toEqual(['failed', 'superseded']);
+    expect(last.effects.map((e) => e.type)).toEqual(['cancelTimer']);
+    const after = run([{ type: 'SUPERSEDED', at: T0, by: 'f2' }, answer('good')]);
+    expect([after.last.status, after.last.effects]).toEqual(['failed', []]);
   });
 
   it('approves a right code with the right PIN and texts the verdict', () => {
