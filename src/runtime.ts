@@ -30,6 +30,7 @@ import { createMobileApp, type MobileApp } from './devices/mobile-app.js';
 import type { Directory } from './directory/directory.js';
 import { createEffectHandlers } from './effects/effect-handlers.js';
 import { ChildFlows } from './engine/child-flows.js';
+import { DirectEffects } from './engine/direct-effects.js';
 import { type EngineHooks, FlowEngine } from './engine/engine.js';
 import { FlowStore } from './engine/flow-store.js';
 import { Keys } from './engine/keys.js';
@@ -108,6 +109,8 @@ export class Runtime {
   readonly sms: SmsDirectory;
   readonly verifications: VerificationService;
   readonly inbound: SmsInbound;
+  /** Effect jobs with no flow behind them (keyword answers, admin and portal notices). */
+  readonly directEffects: DirectEffects;
   readonly sweeper: OutboxSweeper;
   readonly carrier: MessagingCarrier;
   readonly voice: VoiceCalls;
@@ -247,13 +250,13 @@ export class Runtime {
       guard: this.guard,
       clock: this.clock,
     });
+    this.directEffects = new DirectEffects(this.queues.effects);
     this.inbound = new SmsInbound({
       config,
       engine: this.engine,
-      store: this.store,
       sms: this.sms,
       verifications: this.verifications,
-      carrier: () => this.carrier,
+      effects: this.directEffects,
       clock: this.clock,
       logger,
     });
@@ -344,8 +347,7 @@ export class Runtime {
         users: this.users,
         verifications: this.verifications,
         questions: this.questions,
-        mailer: this.mailer,
-        audit: this.audit,
+        effects: this.directEffects,
         guard: this.guard,
         hasher: this.hasher,
         limiter,
@@ -392,7 +394,7 @@ export class Runtime {
               guard: this.guard,
               hasher: this.hasher,
               clock: this.clock,
-              adminChanges: new AdminChanges({ audit: this.audit, effects: this.queues.effects }),
+              adminChanges: new AdminChanges({ audit: this.audit, effects: this.directEffects }),
               phonePolicy: config.phones,
               pinPolicy: config.pin,
               defaults: { language: config.defaultLanguage },

@@ -5,9 +5,8 @@
  * so a mail server that is down delays it and a crash does not lose it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
 import type { SettingChange } from '../../flows/effects.js';
-import type { EffectJobData } from '../engine/queues.js';
+import type { DirectEffects } from '../engine/direct-effects.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { User } from '../users/user.js';
 
@@ -27,7 +26,7 @@ export function settingChanges(before: User, after: User): SettingChange[] {
 }
 
 export class AdminChanges {
-  constructor(private readonly deps: { audit: AuditLog; effects: Pick<Queue<EffectJobData>, 'add'> }) {}
+  constructor(private readonly deps: { audit: AuditLog; effects: DirectEffects }) {}
 
   /** Audits and notifies `changes` made to `username` by the API key; nothing when nothing changed. */
   async record(username: string, changes: readonly SettingChange[]): Promise<void> {
@@ -37,11 +36,8 @@ export class AdminChanges {
       userId: username,
       data: { actor: ADMIN_ACTOR, changes: changes.join(',') },
     });
-    const origin = `admin-${randomUUID()}`;
-    await this.deps.effects.add(
-      'notifyUser',
-      { flowId: origin, version: 0, effect: { type: 'notifyUser', userId: username, changes: [...changes] } },
-      { jobId: `${origin}-notify` },
-    );
+    await this.deps.effects.add(`admin-${randomUUID()}`, [
+      { type: 'notifyUser', userId: username, changes: [...changes] },
+    ]);
   }
 }

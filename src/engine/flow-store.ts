@@ -133,13 +133,6 @@ export class FlowStore {
     return { kind: 'duplicate', value };
   }
 
-  /** Remembers an idempotency key for an event that changed nothing, so a retry gets the same answer. */
-  async rememberIdempotency(key: string, value: string): Promise<string | null> {
-    const k = this.keys.idempotency(key);
-    const set = await this.redis.set(k, value, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
-    return set ? null : await this.redis.get(k);
-  }
-
   async seenIdempotency(key: string): Promise<string | null> {
     return this.redis.get(this.keys.idempotency(key));
   }

@@ -1,9 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { renderHome, renderPinChange } from '../../web/portal/enrollment-pages.js';
 import { maskPhone } from '../log.js';
-import { changeNotice } from '../mail/templates.js';
 import { newPinProblem } from '../security/new-pin.js';
-import { phoneNumbersOf, type User } from '../users/user.js';
+import { phoneNumbersOf } from '../users/user.js';
 import { sendHtml } from './login.js';
 import {
   currentUser,
@@ -133,25 +133,17 @@ export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
         pinMustChange: false,
         updatedAt: deps.clock.now(),
       }));
-      await deps.audit.append({ event: 'portal.change-pin', userId: user.username });
+      // What follows the change (audit, notice, the end of her other sessions) are effect jobs: retried until
+      // done, never lost to a mail server that is down.
+      await deps.effects.add(`pin-change-${randomUUID()}`, [
+        { type: 'audit', event: 'portal.change-pin', userId: user.username },
+        { type: 'notifyUser', userId: user.username, changes: ['pin'] },
+        { type: 'endSessions', userId: user.username, except: request.portalSession!.handle },
+      ]);
       deps.logger.info({ user: user.username }, 'PIN changed in the portal');
-      await notify(user, 'pin');
       request.portalSession!.data = { ...request.portalSession!.data, notice: 'Your PIN was changed.' };
       await saveSession(request);
       return reply.redirect('/', 303);
     });
   };
-
-  async function notify(user: User, change: 'pin') {
-    if (!user.email) return;
-    const mail = changeNotice(user.language, {
-      displayName: user.displayName,
-      changes: [change],
-      at: new Date(deps.clock.now()),
-      serviceName: config.serviceName,
-    });
-    await deps.mailer.send({ to: user.email, ...mail }).catch((err: Error) => {
-      deps.logger.warn({ err, user: user.username }, 'change notice not sent');
-    });
-  }
 }

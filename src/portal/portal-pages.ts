@@ -11,15 +11,14 @@ import { enrollmentFlow } from '../../flows/registry.js';
 import type { PageBase } from '../../web/portal/enrollment-pages.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
+import type { DirectEffects } from '../engine/direct-effects.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Mailer } from '../mail/mailer.js';
 import type { QuestionStore } from '../questions/index.js';
 import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
-import type { AuditLog } from '../store/audit-log.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
@@ -33,8 +32,8 @@ export interface PortalPagesDeps {
   users: UserStore;
   verifications: VerificationService;
   questions: QuestionStore;
-  mailer: Mailer;
-  audit: AuditLog;
+  /** Audits and notices of changes made outside a flow, as effect jobs. */
+  effects: DirectEffects;
   guard: SecretGuard;
   hasher: SecretHasher;
   limiter: RateLimiter;

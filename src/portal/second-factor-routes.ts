@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { renderQuestionChallenge, renderWaiting } from '../../web/portal/enrollment-pages.js';
 import { DEFAULT_QUESTION_CATALOG, questionText, verifyAnswer } from '../questions/index.js';
@@ -104,6 +105,8 @@ export function secondFactorRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
             return right;
           })
         : null;
+      // Counted by the guard above; audited as effect jobs, like a flow's audit, so the entry is never lost.
+      if (checked) await auditAnswers(user.username, checked.ok);
       if (!checked?.ok) {
         const locked = checked?.locked === true;
         deps.logger.info(
@@ -131,6 +134,17 @@ export function secondFactorRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       deps.logger.info({ user: user.username }, 'portal: second factor by security questions');
       return reply.redirect('/', 303);
     });
+
+    async function auditAnswers(username: string, right: boolean) {
+      await deps.effects.add(`second-factor-${randomUUID()}`, [
+        {
+          type: 'audit',
+          event: right ? 'portal.second-factor' : 'portal.second-factor-refused',
+          userId: username,
+          data: { via: 'questions' },
+        },
+      ]);
+    }
 
     app.post('/verify/restart', { preHandler: signedIn }, async (request, reply) => {
       const session = request.portalSession!;

@@ -1,11 +1,10 @@
-import { translate } from '../../flows/i18n/index.js';
 import { smsOtpFlow } from '../../flows/registry.js';
-import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
-import type { InboundSms, MessagingCarrier, SmsStatusUpdate } from '../carriers/messaging-port.js';
+import { parseSmsReply, type SmsKeyword } from '../../flows/sms-otp/reply-parser.js';
+import type { InboundSms, SmsStatusUpdate } from '../carriers/messaging-port.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
+import type { DirectEffects } from '../engine/direct-effects.js';
 import type { FlowEngine } from '../engine/engine.js';
-import type { FlowStore } from '../engine/flow-store.js';
 import { type Logger, maskPhone } from '../log.js';
 import { toE164OrNull } from '../phone/phone-number.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
@@ -18,12 +17,12 @@ import type { VerificationService } from './verification-service.js';
 export class SmsInbound {
   constructor(
     private readonly deps: {
-      config: Pick<Config, 'serviceName' | 'defaultLanguage' | 'signalwire'>;
+      config: Pick<Config, 'serviceName' | 'defaultLanguage'>;
       engine: FlowEngine;
-      store: FlowStore;
       sms: SmsDirectory;
       verifications: VerificationService;
-      carrier: () => MessagingCarrier;
+      /** The keyword answers' way out: effect jobs, retried until the carrier takes them. */
+      effects: DirectEffects;
       clock: Clock;
       logger: Logger;
     },
@@ -40,9 +39,7 @@ export class SmsInbound {
     const idempotencyKey = `sms-in:${message.messageSid}`;
     const parsed = parseSmsReply(message.body, 6);
     if (parsed.kind === 'keyword') {
-      // Keyword answers are stateless; remember the message first so a retried webhook does not answer twice.
-      if ((await this.deps.store.rememberIdempotency(idempotencyKey, 'keyword')) !== null) return;
-      await this.onKeyword(from, parsed.keyword);
+      await this.onKeyword(from, parsed.keyword, message.messageSid);
       return;
     }
     const flowId = await this.deps.sms.flowForReply(from);
@@ -70,7 +67,12 @@ export class SmsInbound {
     );
   }
 
-  private async onKeyword(from: string, keyword: 'stop' | 'help' | 'start'): Promise<void> {
+  /**
+   * Every step is safe to repeat, and the answer is an effect job whose id is the message's: a webhook the carrier
+   * retries (because a step failed) redoes the steps and adds no second answer, and an answer the carrier refuses
+   * at first is retried by the effects queue. Nothing here sends inside the request.
+   */
+  private async onKeyword(from: string, keyword: SmsKeyword, messageSid: string): Promise<void> {
     const { sms, config } = this.deps;
     if (keyword === 'stop') {
       await sms.optOut(from);
@@ -78,13 +80,24 @@ export class SmsInbound {
       if (flowId) {
         const flow = await this.deps.engine.get(flowId);
         if (flow.machine === smsOtpFlow.id) {
-          await this.deps.engine.dispatch(flowId, { type: 'OPTED_OUT', at: this.deps.clock.now() });
+          await this.deps.engine.dispatch(
+            flowId,
+            { type: 'OPTED_OUT', at: this.deps.clock.now() },
+            { idempotencyKey: `sms-in:${messageSid}` },
+          );
         }
       }
     } else if (keyword === 'start') {
       await sms.optIn(from);
     }
-    const body = translate(config.defaultLanguage, `sms.${keyword}`, { service: config.serviceName });
-    await this.deps.carrier().sendSms({ from: config.signalwire.fromNumber, to: from, body });
+    await this.deps.effects.add(`keyword-${messageSid}`, [
+      {
+        type: 'sendSms',
+        to: from,
+        language: config.defaultLanguage,
+        message: `sms.${keyword}`,
+        params: { service: config.serviceName },
+      },
+    ]);
   }
 }

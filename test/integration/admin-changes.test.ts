@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { createUser } from '../support/sms-helpers.js';
-import { eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
+import { effectsSettled, eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
 
 let redis: RedisServerHandle;
 let t: TestRuntime;
@@ -26,15 +26,6 @@ const auditOf = async (username: string) =>
   );
 const mailsTo = async (address: string) =>
   (await t.runtime.devMailbox!.list(100)).filter((m) => m.to === address);
-/** Waits for the effects queue to have nothing waiting or running, so a count afterwards is final. */
-async function drained() {
-  const queue = t.runtime.effectsQueue;
-  await eventually(async () => {
-    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    return Object.values(counts).every((n) => n === 0) ? true : undefined;
-  });
-}
-
 describe('PATCH /api/v1/users by an administrator', () => {
   it('audits the change with the actor and mails the user a notice naming phones, PIN and method', async () => {
     await createUser(t, {
@@ -66,7 +57,7 @@ describe('PATCH /api/v1/users by an administrator', () => {
       method: 'PATCH',
       body: { method: 'sms', phones: { mobile: '+1 202 555 0171' } },
     });
-    await drained();
+    await effectsSettled(t);
     expect(await auditOf('ben')).toEqual([]);
     expect(await mailsTo('ben@example.com')).toEqual([]);
 
@@ -75,7 +66,7 @@ describe('PATCH /api/v1/users by an administrator', () => {
     // Spanish, as the user's language now is; only the PIN is named.
     expect(mail.text).toContain('PIN');
     expect(mail.text).not.toMatch(/teléfono|método/);
-    await drained();
+    await effectsSettled(t);
     expect(await mailsTo('ben@example.com')).toHaveLength(1);
     expect((await auditOf('ben')).map((e) => e.data)).toEqual([{ actor: 'api-key', changes: 'pin' }]);
 

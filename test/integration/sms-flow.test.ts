@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refuseTexts } from '../../src/carriers/simulator/simulator-routes.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import {
   codeIn,
   createUser,
+  postWebhook,
   replyFrom,
   SERVICE_NUMBER,
   textsTo,
   waitForStatus,
   waitForTexts,
 } from '../support/sms-helpers.js';
-import { eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
+import { effectsSettled, eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
 
 let redis: RedisServerHandle;
 let t: TestRuntime;
@@ -150,6 +152,19 @@ describe('SMS verification over HTTP through the simulator', () => {
     await replyFrom(t, mobile, 'START');
     await waitForTexts(t, mobile, 4);
     expect((await t.api('/api/v1/verifications', { body: { username } })).status).toBe(201);
+  });
+
+  it('sends a keyword answer that the carrier refused at first, once, also when the carrier retries the webhook', async () => {
+    const mobile = nextPhone();
+    refuseTexts(mobile, { status: 503, code: 20500, message: 'Service unavailable', times: 1 });
+    const webhook = { MessageSid: `SMkeyword${phoneSeq}`, From: mobile, To: SERVICE_NUMBER, Body: 'HELP' };
+    expect((await postWebhook(t, '/webhooks/sms', webhook)).status).toBe(200);
+    // The carrier delivers the same text again (its own retry): it must not add a second answer.
+    expect((await postWebhook(t, '/webhooks/sms', webhook)).status).toBe(200);
+    const [help] = await waitForTexts(t, mobile, 1);
+    expect(help!.body).toContain('Reply STOP to opt out');
+    await effectsSettled(t);
+    expect(await textsTo(t, mobile)).toHaveLength(1);
   });
 
   it('speaks the user language', async () => {

@@ -103,3 +103,18 @@ export async function eventually<T>(
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+/**
+ * Waits until no effect job is left to run (none waiting, running or delayed for a retry): the fact that every
+ * effect so far has run or failed for good, so a count taken afterwards cannot miss a late duplicate.
+ */
+export function effectsSettled(t: TestRuntime, timeoutMs = 20_000): Promise<true> {
+  return eventually(
+    async () => {
+      const counts = await t.runtime.effectsQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).every((n) => n === 0) ? true : undefined;
+    },
+    timeoutMs,
+    'the effects queue to drain',
+  );
+}

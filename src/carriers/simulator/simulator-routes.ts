@@ -74,6 +74,38 @@ export function clearUndeliverable(e164?: string): void {
   else undeliverable.delete(e164);
 }
 
+/** How the REST API refuses a text (as a carrier would: an outage is a 5xx, a number it never takes a 4xx). */
+export interface SimulatedRefusal {
+  status: number;
+  code: number;
+  message?: string;
+  /** How many sends to refuse; absent: every one. */
+  times?: number;
+}
+
+/** Destinations whose texts the REST API refuses: for tests of retries and permanent refusals. */
+const refusals = new Map<string, SimulatedRefusal>();
+
+export function refuseTexts(e164: string, refusal: SimulatedRefusal): void {
+  refusals.set(e164, { ...refusal });
+}
+
+export function clearRefusals(e164?: string): void {
+  if (e164 === undefined) refusals.clear();
+  else refusals.delete(e164);
+}
+
+/** The refusal for this send, if one is set (and counts it down). */
+function takeRefusal(e164: string): SimulatedRefusal | undefined {
+  const refusal = refusals.get(e164);
+  if (!refusal) return undefined;
+  if (refusal.times !== undefined) {
+    if (refusal.times <= 1) refusals.delete(e164);
+    else refusal.times -= 1;
+  }
+  return refusal;
+}
+
 /**
  * The carrier simulator: a fake SignalWire space answering the Compatibility REST API for messages and sending
  * signed status callbacks, handset controls (list texts, text the service), and the browser dev phone.
@@ -206,6 +238,15 @@ export function simulatorRoutes(opts: SimulatorRoutesOptions): FastifyPluginAsyn
       }
       if (statusCallback !== undefined && !isHttpUrl(statusCallback)) {
         return twilioError(reply, 400, 21609, 'The StatusCallback URL is not a valid URL.');
+      }
+      const refusal = takeRefusal(to);
+      if (refusal) {
+        return twilioError(
+          reply,
+          refusal.status,
+          refusal.code,
+          refusal.message ?? 'Refused by the simulator.',
+        );
       }
       const created = now();
       const message = await store.add({
