@@ -1,9 +1,9 @@
 // `npm run build` compiles TypeScript only: this copies the files the server reads at run time (stylesheets,
-// the demo directory's LDIF) next to the compiled code in dist/.
+// the authenticator app's static files, the demo directory's LDIF) next to the compiled code in dist/.
 import { cp, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
-const ASSET = /\.(css|ldif)$/;
+const ASSET = /\.(css|ldif|html|js|webmanifest|svg|png)$/;
 
 async function copyAssets(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {

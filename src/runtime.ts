@@ -26,6 +26,7 @@ import { simulatorRoutes } from './carriers/simulator/simulator-routes.js';
 import { SimulatorStore } from './carriers/simulator/simulator-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/load-config.js';
+import { authenticatorAppRoutes } from './devices/authenticator-app-routes.js';
 import { createMobileApp, type MobileApp } from './devices/mobile-app.js';
 import type { Directory } from './directory/directory.js';
 import { createEffectHandlers } from './effects/effect-handlers.js';
@@ -316,6 +317,7 @@ export class Runtime {
         logger: this.logger,
       }),
       this.mobile.routes(),
+      authenticatorAppRoutes(),
     ];
     // Development tools are never mounted in production, whatever else the configuration says.
     const development = config.env !== 'production';

@@ -1,3 +1,4 @@
+import { enApp } from './en/app.js';
 import { enPush } from './en/push.js';
 
 export const en = {
@@ -42,6 +43,7 @@ export const en = {
   'voice.fraud': 'Thank you. The sign-in was blocked and your administrator has been told. Goodbye.',
   'voice.goodbye': 'Goodbye.',
   ...enPush,
+  ...enApp,
 } as const;
 
 export type MessageKey = keyof typeof en;

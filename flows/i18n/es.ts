@@ -1,4 +1,5 @@
 import type { MessageKey } from './en.js';
+import { esApp } from './es/app.js';
 import { esPush } from './es/push.js';
 
 export const es: Record<MessageKey, string> = {
@@ -46,4 +47,5 @@ export const es: Record<MessageKey, string> = {
   'voice.fraud': 'Gracias. El acceso se ha bloqueado y se ha avisado a su administrador. Adiós.',
   'voice.goodbye': 'Adiós.',
   ...esPush,
+  ...esApp,
 };

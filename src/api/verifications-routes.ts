@@ -10,6 +10,13 @@ const MAX_WAIT_SECONDS = 30;
 const startSchema = z.strictObject({
   username: z.string().trim().min(1).max(128),
   method: z.enum(METHODS).optional().describe("the user's own method when omitted"),
+  client: z
+    .strictObject({
+      ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+      userAgent: z.string().max(400).optional(),
+    })
+    .optional()
+    .describe('who is signing in (shown by the mobile app with a push): address and browser'),
 });
 const idParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a verification id') });
 const waitQuery = z.object({
@@ -38,14 +45,18 @@ export function verificationsRoutes(deps: {
       {
         schema: {
           tags,
-          summary: 'Start a verification (a text or a call)',
+          summary: 'Start a verification (a text, a call, a push or a TOTP check)',
           body: startSchema,
           response: { 201: verificationViewSchema, ...errorResponses },
         },
       },
       async (request, reply) => {
-        const { username, method } = request.body;
-        const view = await verifications.start({ username, ...(method ? { method } : {}) });
+        const { username, method, client } = request.body;
+        const view = await verifications.start({
+          username,
+          ...(method ? { method } : {}),
+          ...(client ? { client } : {}),
+        });
         return reply.code(201).send(view);
       },
     );

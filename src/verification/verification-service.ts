@@ -48,6 +48,7 @@ export class VerificationService {
     username: string;
     method?: Method;
     purpose?: string;
+    client?: { ip?: string; userAgent?: string };
   }): Promise<VerificationView & { code?: string; number?: string }> {
     const user = await this.deps.users.get(request.username);
     if (!user) throw notFound('user_not_found', 'No such user');
@@ -55,6 +56,7 @@ export class VerificationService {
     return this.startWith(user, request.method ?? user.method, {
       flowId: newFlowId(),
       purpose: request.purpose ?? 'api',
+      ...(request.client ? { request: request.client } : {}),
     });
   }
 

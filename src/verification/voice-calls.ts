@@ -32,6 +32,8 @@ export interface FlowLink {
   purpose: string;
   parentId?: string;
   proofPinHash?: string;
+  /** Who is signing in (address, browser), shown by the mobile app with a push. */
+  request?: { ip?: string; userAgent?: string };
 }
 
 /** A child's screen code is derived from its id with this label (an API start draws a random nonce). */

@@ -76,12 +76,13 @@ export interface LoopbackPage {
  */
 export async function openLoopbackPage(
   browser: Browser,
-  options: { width?: number; height?: number } = {},
+  options: { width?: number; height?: number; serviceWorkers?: 'allow' | 'block' } = {},
 ): Promise<LoopbackPage> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 480, height: options.height ?? 900 },
     colorScheme: 'light',
-    serviceWorkers: 'block',
+    // Blocked unless a test is about one (the authenticator app's offline shell).
+    serviceWorkers: options.serviceWorkers ?? 'block',
   });
   const offLoopback: string[] = [];
   context.on('request', (request) => {
