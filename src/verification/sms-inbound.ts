@@ -37,7 +37,7 @@ export class SmsInbound {
       return;
     }
     const idempotencyKey = `sms-in:${message.messageSid}`;
-    const parsed = parseSmsReply(message.body, 6);
+    const parsed = parseSmsReply(message.body);
     if (parsed.kind === 'keyword') {
       await this.onKeyword(from, parsed.keyword, message.messageSid);
       return;
@@ -48,7 +48,7 @@ export class SmsInbound {
       return;
     }
     const flow = await this.deps.engine.get(flowId);
-    const reply = await this.deps.verifications.replyFacts(flow, message.body);
+    const reply = await this.deps.verifications.replyFacts(flow, parsed);
     const result = await this.deps.engine.dispatch(
       flowId,
       { type: 'REPLY', at: this.deps.clock.now(), reply },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { VerificationChild } from '../../flows/effects.js';
 import { smsOtpFlow } from '../../flows/registry.js';
 import type { SmsOtpContext, SmsOtpInput } from '../../flows/sms-otp/machine.js';
-import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
+import { type ParsedReply, parseSmsReply, splitAnswer } from '../../flows/sms-otp/reply-parser.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
@@ -204,14 +204,14 @@ export class VerificationService {
     }
     const flow = await this.pendingSmsFlow(id);
     const context = smsContext(flow);
-    const parsed = parseSmsReply(typed, context.codeLength);
+    const parsed = parseSmsReply(typed);
     if (parsed.kind !== 'answer') throw badRequest('invalid_code', 'code: digits only');
     const pinHash = await this.pinHashFor(flow, context);
     const facts = await judgeAnswer(
       this.deps.secrets,
       this.deps.hasher,
       id,
-      parsed,
+      splitAnswer(parsed.digits, context.codeLength),
       pinHash,
       this.pinRefresh(flow, pinHash),
     );
@@ -245,17 +245,19 @@ export class VerificationService {
     return verificationView(result.flow);
   }
 
-  /** Facts of a text reply for the machine: the parsed body never travels further than this. */
-  async replyFacts(flow: FlowRecord, body: string) {
+  /**
+   * Facts of a text reply (parsed once, by the inbound handler) for the machine: the typed digits never travel
+   * further than this. The flow's own code length splits code from PIN.
+   */
+  async replyFacts(flow: FlowRecord, parsed: ParsedReply) {
     const context = smsContext(flow);
-    const parsed = parseSmsReply(body, context.codeLength);
     if (parsed.kind === 'answer') {
       const pinHash = await this.pinHashFor(flow, context);
       const facts = await judgeAnswer(
         this.deps.secrets,
         this.deps.hasher,
         flow.id,
-        parsed,
+        splitAnswer(parsed.digits, context.codeLength),
         pinHash,
         this.pinRefresh(flow, pinHash),
       );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { translate } from '../../flows/i18n/index.js';
-import { parseSmsReply } from '../../flows/sms-otp/reply-parser.js';
+import { parseSmsReply, splitAnswer } from '../../flows/sms-otp/reply-parser.js';
 import { normalizePhone } from '../../src/phone/phone-number.js';
 
 const policy = { allowedCountries: ['US', 'GB', 'FR', 'ES'], defaultCountry: 'US' };
@@ -27,24 +27,30 @@ describe('normalizePhone', () => {
 });
 
 describe('parseSmsReply', () => {
-  it('splits code and PIN with or without a space', () => {
-    expect(parseSmsReply('123456 4321', 6)).toEqual({ kind: 'answer', code: '123456', pin: '4321' });
-    expect(parseSmsReply('1234564321', 6)).toEqual({ kind: 'answer', code: '123456', pin: '4321' });
-    expect(parseSmsReply(' 123456\n', 6)).toEqual({ kind: 'answer', code: '123456', pin: '' });
-    expect(parseSmsReply('１２３４５６', 6)).toEqual({ kind: 'answer', code: '123456', pin: '' }); // full-width digits
+  it('reads code and PIN with or without a space', () => {
+    expect(parseSmsReply('123456 4321')).toEqual({ kind: 'answer', digits: '1234564321' });
+    expect(parseSmsReply('1234564321')).toEqual({ kind: 'answer', digits: '1234564321' });
+    expect(parseSmsReply(' 123456\n')).toEqual({ kind: 'answer', digits: '123456' });
+    expect(parseSmsReply('１２３４５６')).toEqual({ kind: 'answer', digits: '123456' }); // full-width digits
+  });
+
+  it('splits code and PIN by the code length of the verification answered', () => {
+    expect(splitAnswer('1234564321', 6)).toEqual({ code: '123456', pin: '4321' });
+    expect(splitAnswer('12345678904321', 10)).toEqual({ code: '1234567890', pin: '4321' });
+    expect(splitAnswer('123456', 6)).toEqual({ code: '123456', pin: '' });
   });
 
   it('reads 0 as a fraud report and carrier keywords in any case', () => {
-    expect(parseSmsReply('0', 6)).toEqual({ kind: 'fraud' });
-    expect(parseSmsReply('stop', 6)).toEqual({ kind: 'keyword', keyword: 'stop' });
-    expect(parseSmsReply('Unsubscribe', 6)).toEqual({ kind: 'keyword', keyword: 'stop' });
-    expect(parseSmsReply('HELP', 6)).toEqual({ kind: 'keyword', keyword: 'help' });
-    expect(parseSmsReply('start', 6)).toEqual({ kind: 'keyword', keyword: 'start' });
+    expect(parseSmsReply('0')).toEqual({ kind: 'fraud' });
+    expect(parseSmsReply('stop')).toEqual({ kind: 'keyword', keyword: 'stop' });
+    expect(parseSmsReply('Unsubscribe')).toEqual({ kind: 'keyword', keyword: 'stop' });
+    expect(parseSmsReply('HELP')).toEqual({ kind: 'keyword', keyword: 'help' });
+    expect(parseSmsReply('start')).toEqual({ kind: 'keyword', keyword: 'start' });
   });
 
   it('calls anything else unreadable', () => {
     for (const body of ['', 'hello', '12a456', '9'.repeat(100), "1' OR '1'='1"]) {
-      expect(parseSmsReply(body, 6)).toEqual({ kind: 'unreadable' });
+      expect(parseSmsReply(body)).toEqual({ kind: 'unreadable' });
     }
   });
 });
