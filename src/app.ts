@@ -28,7 +28,12 @@ export async function buildApp(
     public: FastifyPluginAsync[];
     authenticated: { auth: ReturnType<typeof bearerAuth>; routes: FastifyPluginAsync[] };
   },
-  edge: { requestLimit?: RequestLimit; redisAvailable?: () => boolean } = {},
+  edge: {
+    requestLimit?: RequestLimit;
+    redisAvailable?: () => boolean;
+    /** Told the route pattern and status of every carrier webhook answered (the metrics). */
+    onWebhook?: (route: string, status: number) => void;
+  } = {},
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
@@ -40,6 +45,12 @@ export async function buildApp(
     routerOptions: { maxParamLength: 200 },
   });
   installErrorHandler(app);
+  const onWebhook = edge.onWebhook;
+  if (onWebhook)
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url;
+      if (route?.startsWith('/webhooks/')) onWebhook(route, reply.statusCode);
+    });
   // While Redis is down every request that needs it answers 503 at once, before anything touches Redis.
   if (edge.redisAvailable) app.addHook('onRequest', redisGate(edge.redisAvailable));
   // Then the request limit, before any other hook: 429 before any work.

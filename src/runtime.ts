@@ -47,6 +47,8 @@ import {
   devMailRoutes,
   type Mailer,
 } from './mail/index.js';
+import { EngineMetrics } from './metrics/engine-metrics.js';
+import { metricsRoute, startMetricsServer } from './metrics/metrics-routes.js';
 import { accountRoutes } from './portal/account-routes.js';
 import { enrollmentRoutes } from './portal/enrollment-routes.js';
 import { afterPortalLogin } from './portal/portal-accounts.js';
@@ -127,6 +129,8 @@ export class Runtime {
   readonly relay: OutboxRelay;
   readonly mobile: MobileApp;
   readonly totp: TotpService;
+  readonly metrics: EngineMetrics;
+  private metricsServer: FastifyInstance | null = null;
   private readonly queueConnection: Redis;
   private readonly producerConnection: Redis;
   readonly availability: RedisAvailability;
@@ -169,15 +173,25 @@ export class Runtime {
       logConnectionTrouble(connection, name, logger);
     const relay = new OutboxRelay(this.store, this.queues, this.clock, logger);
     this.relay = relay;
+    this.metrics = new EngineMetrics({
+      queueCounts: async () => ({
+        effects: await this.queues.effects.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+        timers: await this.queues.timers.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+      }),
+      pendingOutboxes: () => this.store.pendingOutboxCount(),
+    });
     this.engine = new FlowEngine({
       store: this.store,
       relay,
       registry: flowRegistry,
       clock: this.clock,
       logger,
+      observer: this.metrics,
       ...(options.hooks ? { hooks: options.hooks } : {}),
     });
-    this.sweeper = new OutboxSweeper(this.store, relay, this.clock, config.sweep, logger);
+    this.sweeper = new OutboxSweeper(this.store, relay, this.clock, config.sweep, logger, () =>
+      this.metrics.sweeperRelayed(),
+    );
     this.users = new UserStore(this.redis, this.keys);
     // Without an SMTP server, mail lands in a development mailbox shown at /dev/mail.
     this.devMailbox = config.mail.smtpUrl
@@ -187,7 +201,7 @@ export class Runtime {
       ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }, logger)
       : (this.devMailbox as DevMailbox);
     this.questions = new QuestionStore(this.redis, this.keys);
-    this.audit = new AuditLog(this.redis, this.keys, this.clock);
+    this.audit = new AuditLog(this.redis, this.keys, this.clock, (event) => this.metrics.audited(event));
     this.guard = new SecretGuard({
       users: this.users,
       clock: this.clock,
@@ -288,6 +302,7 @@ export class Runtime {
       audit: this.audit,
       clock: this.clock,
       logger,
+      onCarrierError: (type, status) => this.metrics.carrierError(type, status),
     });
   }
 
@@ -319,6 +334,9 @@ export class Runtime {
       this.mobile.routes(),
       authenticatorAppRoutes(),
     ];
+    // Metrics on the main server only behind their token; with METRICS_PORT they get a listener of their own.
+    if (config.metrics.token && !config.metrics.port)
+      publicPlugins.push(metricsRoute(this.metrics, config.metrics.token));
     // Development tools are never mounted in production, whatever else the configuration says.
     const development = config.env !== 'production';
     if (this.devMailbox && development) publicPlugins.push(devMailRoutes({ mailbox: this.devMailbox }));
@@ -409,6 +427,7 @@ export class Runtime {
       },
       {
         redisAvailable: () => this.availability.available,
+        onWebhook: (route, status) => this.metrics.webhook(route, status),
         requestLimit: {
           max: config.rateLimit.max,
           windowSeconds: config.rateLimit.windowSeconds,
@@ -431,6 +450,9 @@ export class Runtime {
     const mail = await this.mailer.check();
     if (!mail.ok) this.logger.warn({ detail: mail.detail }, 'mail is not ready; notices will be retried');
     this.startWorkers();
+    const { metrics } = this.config;
+    if (metrics.port)
+      this.metricsServer = await startMetricsServer(this.metrics, { ...metrics, port: metrics.port });
     return app.listen({ host: this.config.host, port: this.config.port });
   }
 
@@ -443,6 +465,7 @@ export class Runtime {
       engine: this.engine,
       handlers: this.handlers,
       logger: this.logger,
+      metrics: this.metrics,
     });
     this.sweeper.start();
   }
@@ -477,6 +500,7 @@ export class Runtime {
   /** Stop accepting, finish in-flight requests, close workers (they finish their jobs), then the connections. */
   async stop(): Promise<void> {
     await this.closeApp();
+    await this.metricsServer?.close();
     await this.sweeper.stop();
     // A worker whose blocking connection is still reconnecting (after a Redis outage) may never finish closing:
     // give the jobs in flight time, then go on (quitting the connections below ends the wait).

@@ -82,6 +82,11 @@ export interface Config {
   rateLimit: { max: number; windowSeconds: number };
   bodyLimitBytes: number;
   sweep: { intervalMs: number; graceMs: number };
+  /**
+   * Prometheus `/metrics`: off unless configured. `port`: a listener of its own (on `host`); `token`: a bearer
+   * token the scrape must send (on that listener, or on the main server when there is no port).
+   */
+  metrics: { port: number | undefined; host: string; token: string | undefined };
   push: {
     ttlSeconds: number;
     numberDigits: number;
@@ -167,6 +172,10 @@ function resolveConfig(raw: RawConfig): Config {
     problems.push('VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY: set both or neither');
   if (raw.PIN_MIN_LENGTH > raw.PIN_MAX_LENGTH)
     problems.push('PIN_MIN_LENGTH: must not exceed PIN_MAX_LENGTH');
+  if (production && raw.METRICS_PORT && !raw.METRICS_TOKEN && !isLoopback(raw.METRICS_HOST))
+    problems.push(
+      'METRICS_TOKEN: required when METRICS_PORT listens beyond loopback (METRICS_HOST) in production',
+    );
   const trustProxy = parseTrustProxy(raw.TRUST_PROXY);
   if (!trustProxy.ok) problems.push(`TRUST_PROXY: ${trustProxy.problem}`);
   if (problems.length || !trustProxy.ok) throw new ConfigError(problems);
@@ -251,6 +260,7 @@ function resolveConfig(raw: RawConfig): Config {
     rateLimit: { max: raw.RATE_LIMIT_MAX, windowSeconds: raw.RATE_LIMIT_WINDOW_SECONDS },
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     sweep: { intervalMs: raw.SWEEP_INTERVAL_MS, graceMs: raw.SWEEP_GRACE_MS },
+    metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST, token: raw.METRICS_TOKEN },
     push: {
       ttlSeconds: raw.PUSH_TTL_SECONDS,
       numberDigits: raw.PUSH_NUMBER_DIGITS,
@@ -291,6 +301,8 @@ function ldapTransportProblems(raw: RawConfig, production: boolean): string[] {
   }
   return problems;
 }
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 /** The PIN policy's length floor: below 6 digits a PIN has at most 10^5 values. */
 export const RECOMMENDED_PIN_MIN_LENGTH = 6;

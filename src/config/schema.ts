@@ -134,6 +134,9 @@ export const configSchema = z.object({
     'push.apple.com',
     'notify.windows.com',
   ]),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: secret.optional(),
   SWEEP_INTERVAL_MS: int(100, 60000, 5000),
   SWEEP_GRACE_MS: int(0, 600000, 10000),
 });

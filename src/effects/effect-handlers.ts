@@ -40,6 +40,8 @@ export function createEffectHandlers(deps: {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
+  /** Counts a carrier refusal that the handler settles itself (the job does not fail). */
+  onCarrierError?: (type: string, status: number) => void;
 }): EffectHandlers {
   const { config, logger } = deps;
   return {
@@ -102,6 +104,7 @@ export function createEffectHandlers(deps: {
         // A refusal (bad number, no credit) will not get better with retries: the flow fails now.
         if (!(err instanceof CarrierError) || err.status >= 500) throw err;
         logger.warn({ flowId, jobId, status: err.status, err }, 'carrier refused the call');
+        deps.onCarrierError?.('placeCall', err.status);
         await deps
           .engine()
           .dispatch(

@@ -34,6 +34,12 @@ export interface DispatchResult {
   effects: Effect[];
 }
 
+/** Told when a flow starts and when it reaches a verdict (the metrics). */
+export interface FlowObserver {
+  flowStarted(method: string): void;
+  flowFinished(method: string, status: string, seconds: number): void;
+}
+
 export interface EngineHooks {
   /** Fault injection for tests: runs after the commit and before the outbox is enqueued. */
   afterCommit?: (flowId: string, version: number) => Promise<void>;
@@ -59,6 +65,7 @@ export class FlowEngine {
       clock: Clock;
       logger: Logger;
       hooks?: EngineHooks;
+      observer?: FlowObserver;
     },
   ) {}
 
@@ -106,6 +113,8 @@ export class FlowEngine {
       },
     });
     if (result.kind !== 'ok') throw new AppError(409, 'flow_exists', 'A flow with this id already exists');
+    this.deps.observer?.flowStarted(request.method);
+    if (status !== 'pending') this.deps.observer?.flowFinished(request.method, status, 0);
     await this.afterCommit(flowId, result.version, effects);
     const flow = await this.deps.store.load(flowId);
     if (!flow) throw new FlowNotFoundError();
@@ -157,6 +166,8 @@ export class FlowEngine {
         await backoff(attempt);
         continue;
       }
+      if (flow.status === 'pending' && status !== 'pending')
+        this.deps.observer?.flowFinished(flow.method, status, (now - flow.createdAt) / 1000);
       await this.afterCommit(flowId, result.version, effects);
       // The commit wrote exactly this: no need to read it back.
       const updated: FlowRecord = {

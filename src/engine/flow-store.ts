@@ -155,6 +155,11 @@ export class FlowStore {
       .exec();
   }
 
+  /** How many committed outboxes are not acknowledged yet (a metric: it grows when enqueueing fails). */
+  pendingOutboxCount(): Promise<number> {
+    return this.redis.zcard(this.keys.pendingOutboxes());
+  }
+
   /** Outboxes committed before `olderThan` and never acknowledged: a crash came between commit and enqueue. */
   async strandedOutboxes(olderThan: number, limit = 100): Promise<{ flowId: string; version: number }[]> {
     const members = await this.redis.zrangebyscore(

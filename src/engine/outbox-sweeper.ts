@@ -14,6 +14,7 @@ export class OutboxSweeper {
     private readonly clock: Clock,
     private readonly options: { intervalMs: number; graceMs: number },
     private readonly logger: Logger,
+    private readonly onRelayed: () => void = () => {},
   ) {}
 
   start(): void {
@@ -45,6 +46,7 @@ export class OutboxSweeper {
       if (effects) {
         await this.relay.relay(flowId, version, effects);
         relayed += 1;
+        this.onRelayed();
         this.logger.warn({ flowId, version, effects: effects.length }, 're-enqueued a stranded outbox');
       } else {
         await this.store.ackOutbox(flowId, version);

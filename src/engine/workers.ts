@@ -1,7 +1,9 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Effect } from '../../flows/effects.js';
+import { CarrierError } from '../carriers/cxml-rest.js';
 import type { Logger } from '../log.js';
+import type { EngineMetrics } from '../metrics/engine-metrics.js';
 import type { FlowEngine } from './engine.js';
 import type { Keys } from './keys.js';
 import { EFFECTS_QUEUE, type EffectJobData, TIMERS_QUEUE, type TimerJobData } from './queues.js';
@@ -38,6 +40,7 @@ export function startWorkers(deps: {
   handlers: EffectHandlers;
   logger: Logger;
   concurrency?: number;
+  metrics?: Pick<EngineMetrics, 'effectJob' | 'carrierError'>;
 }): EngineWorkers {
   const { keys, redis, logger } = deps;
   const prefix = keys.queuePrefix();
@@ -46,12 +49,22 @@ export function startWorkers(deps: {
     async (job: Job<EffectJobData>) => {
       const jobId = job.id ?? '';
       const doneKey = keys.effectDone(jobId);
-      if (await redis.exists(doneKey)) return;
       const { effect, flowId } = job.data;
+      if (await redis.exists(doneKey)) {
+        deps.metrics?.effectJob(effect.type, 'skipped');
+        return;
+      }
       const handler = deps.handlers[effect.type as keyof EffectHandlers] as EffectHandler | undefined;
-      if (!handler) throw new Error(`no handler for effect ${effect.type}`);
-      await handler(effect, { flowId, jobId });
-      await redis.set(doneKey, '1', 'EX', DONE_TTL_SECONDS);
+      try {
+        if (!handler) throw new Error(`no handler for effect ${effect.type}`);
+        await handler(effect, { flowId, jobId });
+        await redis.set(doneKey, '1', 'EX', DONE_TTL_SECONDS);
+      } catch (err) {
+        deps.metrics?.effectJob(effect.type, 'failed');
+        if (err instanceof CarrierError) deps.metrics?.carrierError(effect.type, err.status);
+        throw err;
+      }
+      deps.metrics?.effectJob(effect.type, 'done');
     },
     { connection: deps.connection, prefix, concurrency: deps.concurrency ?? 50 },
   );

@@ -15,11 +15,14 @@ export class AuditLog {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly clock: Clock,
+    /** Sees every event type appended (the lockout and fraud metrics). */
+    private readonly onAppend: (event: string) => void = () => {},
   ) {}
 
   async append(entry: AuditEntry): Promise<void> {
     const line = JSON.stringify({ ...entry, at: this.clock.now() });
     await this.redis.xadd(this.keys.audit(), 'MAXLEN', '~', '100000', '*', 'entry', line);
+    this.onAppend(entry.event);
   }
 
   async recent(count = 100): Promise<(AuditEntry & { at: number })[]> {
