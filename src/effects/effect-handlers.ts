@@ -19,6 +19,7 @@ import type { AuditLog } from '../store/audit-log.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
+import { dispatchDeliveryStatus } from '../verification/delivery-status.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -57,7 +58,16 @@ export function createEffectHandlers(deps: {
         statusCallback: `${config.publicUrl}/webhooks/sms/status`,
       });
       // Only the code text's delivery decides the flow: a failed "wrong answer" text does not.
-      if (effect.code) await deps.sms.rememberMessage(sent.sid, flowId);
+      if (effect.code) {
+        // Statuses the carrier reported before this answer (its callback can be faster) are told now.
+        for (const status of await deps.sms.rememberMessage(sent.sid, flowId))
+          await dispatchDeliveryStatus(
+            { engine: deps.engine(), clock: deps.clock },
+            flowId,
+            sent.sid,
+            status,
+          );
+      }
       logger.info(
         { flowId, jobId, messageSid: sent.sid, dest: maskPhone(effect.to), message: effect.message },
         'text sent',

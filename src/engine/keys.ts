@@ -18,6 +18,8 @@ export class Keys {
   users = () => `${this.tag}:users`;
   smsByPhone = (e164: string) => `${this.tag}:sms:to:${e164}`;
   smsBySid = (sid: string) => `${this.tag}:sms:sid:${sid}`;
+  /** Delivery statuses that arrived before the carrier's REST answer told which flow the message is. */
+  smsEarlyStatus = (sid: string) => `${this.tag}:sms:early:${sid}`;
   optOut = (e164: string) => `${this.tag}:sms:opt-out:${e164}`;
   rateLimit = (name: string) => `${this.tag}:rate:${name}`;
   audit = () => `${this.tag}:audit`;

@@ -3,6 +3,29 @@ import type { FlowIndexEntry } from '../engine/flow-store.js';
 import type { Keys } from '../engine/keys.js';
 
 const REPLY_WINDOW_SECONDS = 24 * 3600;
+/** How long a status callback that beat the carrier's REST answer waits for the message's flow to be known. */
+const EARLY_STATUS_SECONDS = 10 * 60;
+
+/**
+ * The message's flow is recorded and the statuses that arrived before it are taken, in one step; and a status
+ * finds the flow or is parked, in one step: whichever runs second sees what the first wrote, in either order.
+ * KEYS: bySid, early; ARGV: flowId, ttlSeconds. Returns the parked statuses.
+ */
+const REMEMBER_MESSAGE = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local parked = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('DEL', KEYS[2])
+return parked
+`;
+/** KEYS: bySid, early; ARGV: status, ttlSeconds. Returns the flow id, or false after parking the status. */
+const FLOW_FOR_STATUS = `
+local flowId = redis.call('GET', KEYS[1])
+if flowId then return flowId end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -10, -1)
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return false
+`;
 const KEEP_PER_NUMBER = 10;
 
 /** Which SMS flows texted a number (to route replies) and which message ids belong to which flow. */
@@ -40,12 +63,33 @@ export class SmsDirectory {
     return this.redis.zrange(key, 0, String(rank - 1));
   }
 
-  async rememberMessage(sid: string, flowId: string): Promise<void> {
-    await this.redis.set(this.keys.smsBySid(sid), flowId, 'EX', REPLY_WINDOW_SECONDS);
+  /**
+   * Records which flow a code text belongs to, once the carrier answered with its id, and returns the delivery
+   * statuses that reached us before that answer did (a carrier's callback can beat its own REST response).
+   */
+  async rememberMessage(sid: string, flowId: string): Promise<string[]> {
+    const parked = await this.redis.eval(
+      REMEMBER_MESSAGE,
+      2,
+      this.keys.smsBySid(sid),
+      this.keys.smsEarlyStatus(sid),
+      flowId,
+      REPLY_WINDOW_SECONDS,
+    );
+    return parked as string[];
   }
 
-  async flowForMessage(sid: string): Promise<string | null> {
-    return this.redis.get(this.keys.smsBySid(sid));
+  /** The flow a delivery status is for; when its text's id is not recorded yet, the status waits for it. */
+  async flowForStatus(sid: string, status: string): Promise<string | null> {
+    const flowId = await this.redis.eval(
+      FLOW_FOR_STATUS,
+      2,
+      this.keys.smsBySid(sid),
+      this.keys.smsEarlyStatus(sid),
+      status,
+      EARLY_STATUS_SECONDS,
+    );
+    return typeof flowId === 'string' ? flowId : null;
   }
 
   async optOut(e164: string): Promise<void> {

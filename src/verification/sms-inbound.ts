@@ -8,6 +8,7 @@ import type { FlowEngine } from '../engine/engine.js';
 import { type Logger, maskPhone } from '../log.js';
 import { toE164OrNull } from '../phone/phone-number.js';
 import type { SmsDirectory } from '../store/sms-directory.js';
+import { dispatchDeliveryStatus } from './delivery-status.js';
 import type { VerificationService } from './verification-service.js';
 
 /**
@@ -57,14 +58,11 @@ export class SmsInbound {
     log.info({ flowId, status: result.flow.status, duplicate: result.duplicate }, 'text reply handled');
   }
 
+  /** A status before the text's id is known (the callback beat the REST answer) waits for `sendSms` to take it. */
   async onStatus(update: SmsStatusUpdate): Promise<void> {
-    const flowId = await this.deps.sms.flowForMessage(update.messageSid);
+    const flowId = await this.deps.sms.flowForStatus(update.messageSid, update.status);
     if (!flowId) return;
-    await this.deps.engine.dispatch(
-      flowId,
-      { type: 'DELIVERY', at: this.deps.clock.now(), status: update.status },
-      { idempotencyKey: `sms-status:${update.messageSid}:${update.status}` },
-    );
+    await dispatchDeliveryStatus(this.deps, flowId, update.messageSid, update.status);
   }
 
   /**
