@@ -333,6 +333,7 @@ export class Runtime {
       }),
       this.mobile.routes(),
       authenticatorAppRoutes(),
+      ...this.mobile.pipushRoutes(),
     ];
     // Metrics on the main server only behind their token; with METRICS_PORT they get a listener of their own.
     if (config.metrics.token && !config.metrics.port)

@@ -1,4 +1,5 @@
 import { enApp } from './en/app.js';
+import { enPipush } from './en/pipush.js';
 import { enPush } from './en/push.js';
 
 export const en = {
@@ -44,6 +45,7 @@ export const en = {
   'voice.goodbye': 'Goodbye.',
   ...enPush,
   ...enApp,
+  ...enPipush,
 } as const;
 
 export type MessageKey = keyof typeof en;

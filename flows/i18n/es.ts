@@ -1,5 +1,6 @@
 import type { MessageKey } from './en.js';
 import { esApp } from './es/app.js';
+import { esPipush } from './es/pipush.js';
 import { esPush } from './es/push.js';
 
 export const es: Record<MessageKey, string> = {
@@ -48,4 +49,5 @@ export const es: Record<MessageKey, string> = {
   'voice.goodbye': 'Adiós.',
   ...esPush,
   ...esApp,
+  ...esPipush,
 };

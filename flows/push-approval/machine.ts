@@ -23,6 +23,11 @@ export interface PushApprovalInput {
   /** Devices that may answer: the user's devices when the push started. */
   deviceIds: string[];
   /**
+   * Devices whose protocol carries no PIN (the privacyIDEA Authenticator: its PIN is local to the phone). Their
+   * right answer approves without `pinOk`; absent in snapshots written before they existed.
+   */
+  devicesWithoutPin?: string[];
+  /**
    * The number to type comes from outside (a CSPRNG nonce, see ARCHITECTURE.md): the machine keeps the nonce it
    * is derived from (so the starting screen can show it again) and its keyed digest, which judges answers.
    */
@@ -135,7 +140,7 @@ const pushSetup = setup({
       event.type === 'ANSWER' &&
       event.numberDigest !== null &&
       event.numberDigest === context.number.digest &&
-      (event.pinOk || !context.pinRequired),
+      (event.pinOk || !context.pinRequired || (context.devicesWithoutPin ?? []).includes(event.deviceId)),
     currentTimer: ({ context, event }) =>
       event.type === 'TIMEOUT' && event.timer === PUSH_EXPIRY_TIMER && event.token === context.timerToken,
   },

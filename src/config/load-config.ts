@@ -92,6 +92,8 @@ export interface Config {
     numberDigits: number;
     limit: { count: number; windowSeconds: number };
     maxDevices: number;
+    /** The privacyIDEA Authenticator (push token protocol, poll only). */
+    pipush: { enabled: boolean; sslVerify: boolean; presenceOptions: number };
     webPush: {
       enabled: boolean;
       publicKey: string | undefined;
@@ -266,6 +268,11 @@ function resolveConfig(raw: RawConfig): Config {
       numberDigits: raw.PUSH_NUMBER_DIGITS,
       limit: { count: raw.PUSH_LIMIT, windowSeconds: raw.PUSH_LIMIT_WINDOW_SECONDS },
       maxDevices: raw.MAX_DEVICES,
+      pipush: {
+        enabled: raw.PIPUSH_ENABLED,
+        sslVerify: raw.PIPUSH_SSL_VERIFY,
+        presenceOptions: raw.PIPUSH_PRESENCE_OPTIONS,
+      },
       webPush: {
         enabled: raw.WEB_PUSH,
         publicKey: raw.VAPID_PUBLIC_KEY,
@@ -312,6 +319,10 @@ function configWarnings(raw: RawConfig): string[] {
   if (raw.PIN_MIN_LENGTH < RECOMMENDED_PIN_MIN_LENGTH)
     warnings.push(
       `PIN_MIN_LENGTH=${raw.PIN_MIN_LENGTH}: new PINs may be shorter than ${RECOMMENDED_PIN_MIN_LENGTH} digits and easier to guess`,
+    );
+  if (raw.PIPUSH_ENABLED && !raw.PIPUSH_SSL_VERIFY)
+    warnings.push(
+      'PIPUSH_SSL_VERIFY=false: the privacyIDEA Authenticator will not check the server certificate (sslverify=0)',
     );
   return warnings;
 }

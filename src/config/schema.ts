@@ -115,6 +115,9 @@ export const configSchema = z.object({
   PUSH_LIMIT: int(1, 20, 5),
   PUSH_LIMIT_WINDOW_SECONDS: int(60, 86400, 900),
   MAX_DEVICES: int(1, 10, 5),
+  PIPUSH_ENABLED: bool.default(true),
+  PIPUSH_SSL_VERIFY: bool.default(true),
+  PIPUSH_PRESENCE_OPTIONS: int(2, 10, 3),
   WEB_PUSH: bool.default(true),
   VAPID_PUBLIC_KEY: z
     .string()

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
+import type { DeviceKind } from './device.js';
 import type { DeviceKeys } from './device-keys.js';
 import { userKeyOf } from './device-store.js';
 
@@ -9,7 +10,9 @@ export const ACTIVATION_TTL_MS = 10 * 60_000;
 export const ACTIVATION_MAX_TRIES = 5;
 
 export interface ActivationTicket {
+  /** For a privacyIDEA push token also its serial (and the device id it will get). */
   id: string;
+  kind: DeviceKind;
   /** Shown once, on the page that generated it; only its keyed digest is stored. */
   code: string;
   expiresAt: number;
@@ -37,18 +40,34 @@ if tries >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) return {'exhausted
 return {'wrong'}
 `;
 
-/** "1234 5678 9012", "1234-5678-9012" and "123456789012" are the same code. */
-export function normalizeActivationCode(typed: string): string | null {
+/**
+ * The product's app: "1234 5678 9012", "1234-5678-9012" and "123456789012" are the same code. A privacyIDEA
+ * enrollment credential is 40 hex characters (20 random bytes), in either case.
+ */
+export function normalizeActivationCode(typed: string, kind: DeviceKind = 'dialtone-app'): string | null {
+  if (kind === 'pipush') return /^[0-9a-fA-F]{40}$/.test(typed) ? typed.toLowerCase() : null;
   const digits = typed.replace(/[\s-]/g, '');
   return /^\d{12}$/.test(digits) ? digits : null;
+}
+
+/** privacyIDEA-style token serial: `PIPU` and 16 hex digits. */
+export const PIPUSH_SERIAL = /^PIPU[0-9A-F]{16}$/;
+const newPipushSerial = () => `PIPU${randomBytes(8).toString('hex').toUpperCase()}`;
+
+function newActivation(kind: DeviceKind): { id: string; code: string } {
+  if (kind === 'pipush') return { id: newPipushSerial(), code: randomBytes(20).toString('hex') };
+  return {
+    id: randomBytes(12).toString('base64url'),
+    code: String(randomInt(0, 10 ** ACTIVATION_CODE_DIGITS)).padStart(ACTIVATION_CODE_DIGITS, '0'),
+  };
 }
 
 export const formatActivationCode = (code: string) => code.replace(/(\d{4})(?=\d)/g, '$1 ');
 
 /**
- * Single-use activations: 12 CSPRNG digits, valid 10 minutes, 5 wrong tries, stored as a keyed digest (a plain
- * hash of 12 digits is reversed in hours; a keyed one needs SECRET_KEY). A user has one live activation: a new
- * one replaces the old.
+ * Single-use activations: 12 CSPRNG digits (or, for the privacyIDEA Authenticator, a 160-bit enrollment
+ * credential), valid 10 minutes, 5 wrong tries, stored as a keyed digest (a plain hash of 12 digits is reversed in
+ * hours; a keyed one needs SECRET_KEY). A user has one live activation of either kind: a new one replaces the old.
  */
 export class Activations {
   private readonly digestKey: Buffer;
@@ -62,9 +81,8 @@ export class Activations {
     this.digestKey = createHmac('sha256', secretKey).update('device-activation').digest();
   }
 
-  async create(userId: string): Promise<ActivationTicket> {
-    const id = randomBytes(12).toString('base64url');
-    const code = String(randomInt(0, 10 ** ACTIVATION_CODE_DIGITS)).padStart(ACTIVATION_CODE_DIGITS, '0');
+  async create(userId: string, kind: DeviceKind = 'dialtone-app'): Promise<ActivationTicket> {
+    const { id, code } = newActivation(kind);
     const expiresAt = this.clock.now() + ACTIVATION_TTL_MS;
     const latest = this.latestKey(userId);
     const previous = await this.redis.get(latest);
@@ -79,27 +97,33 @@ export class Activations {
         this.digest(id, code),
         'expiresAt',
         expiresAt,
+        'kind',
+        kind,
       )
       .pexpire(this.keys.activation(id), ACTIVATION_TTL_MS)
       .set(latest, id, 'PX', ACTIVATION_TTL_MS);
     await multi.exec();
-    return { id, code, expiresAt };
+    return { id, kind, code, expiresAt };
   }
 
-  /** Whose activation this is (to throttle the check in that user's lockout); null when unknown or expired. */
-  async ownerOf(id: string): Promise<string | null> {
-    const [userId, expiresAt, used] = await this.redis.hmget(
+  /**
+   * Whose activation this is (to throttle the check in that user's lockout); null when unknown, expired, used or
+   * of another kind (a product activation is never redeemed as a privacyIDEA token, nor the other way round).
+   */
+  async ownerOf(id: string, kind: DeviceKind = 'dialtone-app'): Promise<string | null> {
+    const [userId, expiresAt, used, storedKind] = await this.redis.hmget(
       this.keys.activation(id),
       'userId',
       'expiresAt',
       'used',
+      'kind',
     );
     if (!userId || used || Number(expiresAt) <= this.clock.now()) return null;
-    return userId;
+    return (storedKind ?? 'dialtone-app') === kind ? userId : null;
   }
 
-  async redeem(id: string, code: string): Promise<RedeemResult> {
-    if ((await this.ownerOf(id)) === null) return { ok: false, reason: 'unknown' };
+  async redeem(id: string, code: string, kind: DeviceKind = 'dialtone-app'): Promise<RedeemResult> {
+    if ((await this.ownerOf(id, kind)) === null) return { ok: false, reason: 'unknown' };
     const [result, userId] = (await this.redis.eval(
       REDEEM,
       1,

@@ -5,13 +5,20 @@ import type { SecretGuard } from '../security/secret-guard.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { UserStore } from '../store/user-store.js';
 import { type Activations, normalizeActivationCode } from './activations.js';
-import type { Device, DevicePlatform, DevicePublicKey } from './device.js';
+import type { Device, DeviceKind, DevicePlatform, DevicePublicKey, PipushServerKey } from './device.js';
 import type { DeviceStore } from './device-store.js';
 
 export interface NewDevice {
   name: string;
   platform: DevicePlatform;
   publicKey: DevicePublicKey;
+  /** Default `dialtone-app`. A `pipush` device takes its activation's id (the token serial) as its id. */
+  kind?: DeviceKind;
+  /**
+   * Work too costly to do for a guess (an RSA-4096 key pair takes about a second): runs only once the code
+   * proved right, before the device is stored.
+   */
+  serverKey?: () => Promise<PipushServerKey>;
 }
 
 /** One answer for an unknown, expired, used, exhausted or wrong activation: which one helps only a guesser. */
@@ -34,30 +41,39 @@ export class DeviceRegistry {
 
   async activate(activationId: string, typedCode: string, device: NewDevice): Promise<Device> {
     const { activations, devices, guard } = this.deps;
-    const userId = await activations.ownerOf(activationId);
+    const kind = device.kind ?? 'dialtone-app';
+    const userId = await activations.ownerOf(activationId, kind);
     if (!userId || !(await this.deps.users.get(userId))) throw refused();
     await guard.assertMayTry(userId);
     // Checked before the code, so a full device list does not burn the activation.
     if ((await devices.count(userId)) >= this.deps.maxDevices) throw tooManyDevices(this.deps.maxDevices);
-    const code = normalizeActivationCode(typedCode);
+    const code = normalizeActivationCode(typedCode, kind);
     const verdict = await guard.check(userId, 'activation-code', async () =>
-      code === null ? false : (await activations.redeem(activationId, code)).ok,
+      code === null ? false : (await activations.redeem(activationId, code, kind)).ok,
     );
     if (!verdict.ok) {
       this.deps.logger.warn({ user: userId, locked: verdict.locked }, 'device activation refused');
       if (verdict.locked) throw new AppError(423, 'user_locked', 'Too many failed attempts; try again later');
       throw refused();
     }
+    const { serverKey, ...fields } = device;
     const registered = await devices.register(
-      { ...device, userId, kind: 'dialtone-app', createdAt: this.deps.clock.now() },
+      {
+        ...fields,
+        userId,
+        kind,
+        createdAt: this.deps.clock.now(),
+        ...(serverKey ? { serverKey: await serverKey() } : {}),
+      },
       this.deps.maxDevices,
+      kind === 'pipush' ? activationId : undefined,
     );
     if (!registered) throw tooManyDevices(this.deps.maxDevices);
     await activations.markUsedBy(activationId, registered.id);
     await this.deps.audit.append({
       event: 'device.added',
       userId,
-      data: { deviceId: registered.id, name: registered.name, platform: registered.platform },
+      data: { deviceId: registered.id, name: registered.name, platform: registered.platform, kind },
     });
     this.deps.logger.info({ user: userId, deviceId: registered.id }, 'device activated');
     return registered;

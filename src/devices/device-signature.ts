@@ -44,8 +44,10 @@ export function bodyHash(body: string | Buffer): string {
 
 const B64URL_32_BYTES = /^[A-Za-z0-9_-]{43}$/;
 
+type EcPublicKey = Extract<DevicePublicKey, { type: 'ec-p256' }>;
+
 /** Accepts only an EC P-256 public key in JWK form (a private key sent by mistake is refused, not stored). */
-export function parseDevicePublicKey(value: unknown): DevicePublicKey | null {
+export function parseDevicePublicKey(value: unknown): EcPublicKey | null {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
   const jwk = value as Record<string, unknown>;
   if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || 'd' in jwk) return null;
@@ -62,7 +64,7 @@ export function parseDevicePublicKey(value: unknown): DevicePublicKey | null {
 
 const keyCache = new Map<string, KeyObject>();
 
-function keyObject(publicKey: DevicePublicKey): KeyObject {
+function keyObject(publicKey: EcPublicKey): KeyObject {
   const id = `${publicKey.jwk.x}.${publicKey.jwk.y}`;
   let key = keyCache.get(id);
   if (!key) {
@@ -78,6 +80,8 @@ export function verifyDeviceSignature(
   canonical: string,
   signature: string,
 ): boolean {
+  // Only the product's own app signs device API requests; another protocol's key never verifies here.
+  if (publicKey.type !== 'ec-p256') return false;
   if (!/^[A-Za-z0-9_-]{86}$/.test(signature)) return false; // 64 bytes r||s
   try {
     return verify(

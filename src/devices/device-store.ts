@@ -6,6 +6,7 @@ import type { DeviceKeys } from './device-keys.js';
 
 // KEYS: user's device set, device hash. ARGV: max devices, device id, record JSON, now.
 const REGISTER = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('SADD', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'record', ARGV[3])
@@ -24,9 +25,8 @@ export class DeviceStore {
     private readonly keys: DeviceKeys,
   ) {}
 
-  /** Registers a device; null when the user already has `maxDevices`. */
-  async register(registration: Registration, maxDevices: number): Promise<Device | null> {
-    const id = newDeviceId();
+  /** Registers a device (under `id` when the protocol names it, a token serial); null when the user has `maxDevices`. */
+  async register(registration: Registration, maxDevices: number, id = newDeviceId()): Promise<Device | null> {
     const ok = await this.redis.eval(
       REGISTER,
       2,
@@ -36,6 +36,7 @@ export class DeviceStore {
       id,
       JSON.stringify({ ...registration, id }),
     );
+    if (ok === -1) throw new Error(`device id ${id} already taken`);
     return ok === 1 ? { ...registration, id, lastUsedAt: null, pushSubscription: null } : null;
   }
 

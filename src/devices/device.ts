@@ -1,13 +1,27 @@
 import type { JsonWebKey } from 'node:crypto';
 
-/** The kinds of authenticator the device store holds; another protocol adds its own kind and key type. */
-export type DeviceKind = 'dialtone-app';
+/**
+ * The kinds of authenticator the device store holds: the product's own app (signed device API) and the
+ * privacyIDEA Authenticator (its push token protocol, `src/pipush/`).
+ */
+export type DeviceKind = 'dialtone-app' | 'pipush';
 
 export const DEVICE_PLATFORMS = ['ios', 'android', 'desktop', 'cli', 'other'] as const;
 export type DevicePlatform = (typeof DEVICE_PLATFORMS)[number];
 
 /** A device's public key: what verifies its signed requests. */
-export type DevicePublicKey = { type: 'ec-p256'; jwk: JsonWebKey };
+export type DevicePublicKey =
+  | { type: 'ec-p256'; jwk: JsonWebKey }
+  /** base64 DER SubjectPublicKeyInfo of the app's RSA key (privacyIDEA Authenticator). */
+  | { type: 'rsa-spki'; der: string };
+
+/** The server's own RSA key pair for one privacyIDEA push token: it signs the challenges the app polls. */
+export interface PipushServerKey {
+  /** base64 DER PKCS#1 RSAPublicKey, as the app expects it. */
+  publicPkcs1: string;
+  /** The PKCS#8 PEM private key, sealed (AES-256-GCM, key from SECRET_KEY, the device id as associated data). */
+  sealedPrivate: string;
+}
 
 /** A Web Push subscription as the browser's PushManager hands it out. */
 export interface PushSubscriptionRecord {
@@ -26,6 +40,8 @@ export interface Device {
   createdAt: number;
   lastUsedAt: number | null;
   pushSubscription: PushSubscriptionRecord | null;
+  /** Only for kind `pipush`. */
+  serverKey?: PipushServerKey;
 }
 
 /** What the portal and the device itself may see: never the push keys. */

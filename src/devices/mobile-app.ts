@@ -5,7 +5,10 @@ import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { Keys } from '../engine/keys.js';
 import type { Logger } from '../log.js';
+import { pipushRoutes } from '../pipush/pipush-routes.js';
+import { PipushTokens } from '../pipush/pipush-tokens.js';
 import type { SecretHasher } from '../security/pin-hash.js';
+import { SecretBox } from '../security/secret-box.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -52,6 +55,7 @@ export function createMobileApp(deps: {
       limit: config.push.limit,
       fraudBlockDays: config.fraudBlockDays,
       serviceName: config.serviceName,
+      pipushEnabled: config.push.pipush.enabled,
     },
     engine: deps.engine,
     users: deps.users,
@@ -92,6 +96,28 @@ export function createMobileApp(deps: {
     logger,
   );
   const signed = new SignedRequests({ redis, keys, devices, clock });
+  // The privacyIDEA Authenticator: another protocol over the same devices, pushes and lockout.
+  const pipush = config.push.pipush.enabled
+    ? new PipushTokens({
+        settings: {
+          publicUrl: config.publicUrl,
+          serviceName: config.serviceName,
+          sslVerify: config.push.pipush.sslVerify,
+          presenceOptions: config.push.pipush.presenceOptions,
+        },
+        activations,
+        registry,
+        devices,
+        push,
+        users: deps.users,
+        secrets: deps.secrets,
+        box: new SecretBox(deps.secretKey, 'pipush-server-key'),
+        redis,
+        keys,
+        clock,
+        logger,
+      })
+    : null;
   return {
     devices,
     activations,
@@ -99,6 +125,8 @@ export function createMobileApp(deps: {
     push,
     notifier,
     vapidPublicKey: vapid?.publicKey ?? null,
+    /** null when PIPUSH_ENABLED=false (the policy requires the product's own app). */
+    pipush,
     routes: () =>
       deviceRoutes({
         publicUrl: config.publicUrl,
@@ -111,6 +139,7 @@ export function createMobileApp(deps: {
         webPush: vapid ? { publicKey: vapid.publicKey, policy } : null,
         clock,
       }),
+    pipushRoutes: () => (pipush ? [pipushRoutes(pipush)] : []),
     stop: () => wakeWaiter.stop(),
   };
 }

@@ -56,7 +56,8 @@ export class SignedRequests {
     const parts = readHeaders(request, true);
     this.checkTime(parts.timestamp);
     const device = await this.deps.devices.get(parts.deviceId);
-    if (!device) throw unauthorized('unknown_device', 'This device is not registered');
+    if (device?.kind !== 'dialtone-app')
+      throw unauthorized('unknown_device', 'This device is not registered');
     await this.verify(request, parts, device.publicKey, device.id);
     const now = this.deps.clock.now();
     await this.deps.devices.touch(device.id, now);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { base32 } from '@scure/base';
 import type { Redis } from 'ioredis';
 import { isPushOpen, mayAnswer, type PushSnapshotView } from '../../flows/push-approval/accessors.js';
 import type { PushApprovalInput, PushDecision, PushRequestInfo } from '../../flows/push-approval/machine.js';
@@ -24,6 +25,8 @@ export interface PushSettings {
   limit: { count: number; windowSeconds: number };
   fraudBlockDays: number;
   serviceName: string;
+  /** Whether privacyIDEA Authenticator tokens are asked (PIPUSH_ENABLED); false: only the product's own app. */
+  pipushEnabled: boolean;
 }
 
 /** What a device sees of a challenge: what is signing in, from where, when; never the number. */
@@ -49,6 +52,8 @@ export interface DeviceAnswer {
 }
 
 const newToken = () => randomBytes(9).toString('base64url');
+/** base32 of 20 random bytes: the form the privacyIDEA push protocol gives a challenge nonce; fine for any app. */
+const newChallengeNonce = () => base32.encode(randomBytes(20));
 const OPEN_INDEX_SLACK_MS = 5_000;
 
 /**
@@ -83,7 +88,10 @@ export class PushVerifications {
     },
   ): Promise<{ flow: FlowRecord; number: string }> {
     const { settings, clock } = this.deps;
-    const devices = await this.deps.devices.list(user.username);
+    // The policy may require the product's own app: privacyIDEA tokens are then not asked at all.
+    const devices = (await this.deps.devices.list(user.username)).filter(
+      (d) => d.kind !== 'pipush' || settings.pipushEnabled,
+    );
     if (devices.length === 0) throw conflict('no_device', 'The user has no activated mobile app');
     const allowed = await this.deps.limiter.hit(
       `push:user:${userKeyOf(user.username)}`,
@@ -102,8 +110,9 @@ export class PushVerifications {
       userId: user.username,
       parent: options.parentId ? { flowId: options.parentId } : null,
       deviceIds: devices.map((d) => d.id),
+      devicesWithoutPin: devices.filter((d) => d.kind === 'pipush').map((d) => d.id),
       number: { nonce, digits: settings.numberDigits, digest: this.deps.secrets.digest(flowId, number) },
-      challengeNonce: randomBytes(16).toString('base64url'),
+      challengeNonce: newChallengeNonce(),
       pinRequired: user.pinHash !== null,
       request: {
         service: settings.serviceName,
@@ -135,18 +144,28 @@ export class PushVerifications {
     return this.deps.secrets.codeFor(flow.id, number.nonce, number.digits);
   }
 
-  /** The challenges this device may answer now; fetching one marks it delivered. */
-  async pendingFor(device: Device): Promise<ChallengeView[]> {
+  /**
+   * The open push this device may answer, if any; with `deliver`, fetching it marks it delivered to the device.
+   * Every protocol's challenge view starts here.
+   */
+  async openChallengeFor(device: Device, options: { deliver: boolean }): Promise<FlowRecord | null> {
     const flow = await this.openPushOf(device.userId);
-    if (!flow || !mayAnswer(view(flow), device.id)) return [];
-    const context = pushContext(flow);
-    if (!context.deliveredTo.includes(device.id)) {
+    if (!flow || !mayAnswer(view(flow), device.id)) return null;
+    if (options.deliver && !pushContext(flow).deliveredTo.includes(device.id)) {
       await this.deps.engine.dispatch(
         flow.id,
         { type: 'DELIVERED', at: this.deps.clock.now(), deviceId: device.id },
         { loaded: flow },
       );
     }
+    return flow;
+  }
+
+  /** The challenges this device may answer now; fetching one marks it delivered. */
+  async pendingFor(device: Device): Promise<ChallengeView[]> {
+    const flow = await this.openChallengeFor(device, { deliver: true });
+    if (!flow) return [];
+    const context = pushContext(flow);
     return [
       {
         id: flow.id,

@@ -66,6 +66,8 @@ describe('GET /api/openapi.json', () => {
         'POST /device/v1/challenges/{id}/answer',
         'PUT /device/v1/push-subscription',
         'DELETE /device/v1/push-subscription',
+        'GET /ttype/push',
+        'POST /ttype/push',
         'GET /healthz',
         'GET /readyz',
       ].sort(),

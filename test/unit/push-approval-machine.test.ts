@@ -213,6 +213,16 @@ describe('push-approval machine: behaviour', () => {
     expect(last.status).toBe('approved');
   });
 
+  it('a device whose protocol carries no PIN approves with the number alone; the other devices still need the PIN', () => {
+    const pinless = { ...input, devicesWithoutPin: ['dev-b'] };
+    expect(run([answer('approve', { deviceId: 'dev-b', pinOk: false })], pinless).last.status).toBe(
+      'approved',
+    );
+    expect(run([answer('approve', { deviceId: 'dev-a', pinOk: false })], pinless).last.status).toBe('failed');
+    const wrongNumber = answer('approve', { deviceId: 'dev-b', pinOk: false, numberDigest: 'wrong' });
+    expect(run([wrongNumber], pinless).last.status).toBe('failed');
+  });
+
   it('deny ends it without counting towards the lockout; fraud blocks the user and audits like SMS and voice', () => {
     const denied = run([answer('deny', { numberDigest: null, pinOk: false })]);
     expect([denied.last.status, denied.snapshot.context.reason]).toEqual(['denied', 'denied-by-user']);
