@@ -91,6 +91,16 @@ export class PipushTokens {
     };
   }
 
+  /**
+   * Where an enrolment stands, for the page that shows its QR code: `rolled-out` once the app completed rollout
+   * step 2, `gone` when it expired or was replaced.
+   */
+  async enrolmentState(serial: string): Promise<'pending' | 'rolled-out' | 'gone'> {
+    const state = await this.deps.activations.state(serial);
+    if (state.state === 'used') return state.deviceId === serial ? 'rolled-out' : 'gone';
+    return state.state;
+  }
+
   /** Rollout step 2: the credential proves the QR code, the app's key is registered, the server's key returned. */
   async rollout(form: {
     serial: string;

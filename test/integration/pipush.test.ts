@@ -241,6 +241,9 @@ describe('push challenges', () => {
     expect([tampered.status, tampered.body.detail.error_code]).toEqual([401, 'bad_signature']);
     const foreign = await ann.poll({ signWith: keysB.privateKey });
     expect([foreign.status, foreign.body.detail.error_code]).toEqual([401, 'bad_signature']);
+    // The app writes Dart's toIso8601String(): microseconds.
+    const dart = `${new Date(now()).toISOString().slice(0, -1)}417Z`;
+    expect((await ann.poll({ timestamp: dart })).status).toBe(200);
     const first = await ann.poll({ signature: good });
     expect(first.status).toBe(200);
     const replayedPoll = await ann.poll({ signature: good });
@@ -295,5 +298,47 @@ describe('one engine for both apps', () => {
     const pipushTrail = await trail(viaPipush.id, app.serial);
     expect(pipushTrail.map((e) => e.event)).toContain('push.approved');
     expect(pipushTrail).toEqual(await trail(viaOwn.id, own.credentials.deviceId));
+  });
+});
+
+describe('a policy that requires the product’s own app', () => {
+  it('PIPUSH_ENABLED=false: no enrolment, no endpoint, and existing tokens are not asked', async () => {
+    const strict = await startTestRuntime(redis.url, {
+      WEB_PUSH: 'false',
+      PIPUSH_ENABLED: 'false',
+      REDIS_PREFIX: 'strict',
+    });
+    try {
+      await createUser(strict, 'dee');
+      // A token enrolled while the policy still allowed it.
+      await strict.runtime.mobile.devices.register(
+        {
+          userId: 'dee',
+          kind: 'pipush',
+          name: 'privacyIDEA Authenticator',
+          platform: 'other',
+          publicKey: { type: 'rsa-spki', der: keysA.spki },
+          createdAt: strict.clock.now(),
+          serverKey: { publicPkcs1: 'unused', sealedPrivate: 'unused' },
+        },
+        5,
+        'PIPU00000000000000DE',
+      );
+      const push = await strict.api('/api/v1/verifications', { body: { username: 'dee', method: 'push' } });
+      expect([push.status, push.body.error.code]).toEqual([409, 'no_device']);
+      const enrol = await strict.api('/api/v1/users/dee/activations', { body: { kind: 'pipush' } });
+      expect([enrol.status, enrol.body.error.code]).toEqual([409, 'pipush_disabled']);
+      expect((await fetch(`${strict.baseUrl}/ttype/push?serial=PIPU00000000000000DE`)).status).toBe(404);
+      // The product's own app still works for the same user.
+      await activateDevice(strict, 'dee');
+      const own = await strict.api('/api/v1/verifications', { body: { username: 'dee', method: 'push' } });
+      expect(own.status).toBe(201);
+      const flow = await strict.runtime.engine.get(own.body.id);
+      expect((flow.snapshot as { context: { deviceIds: string[] } }).context.deviceIds).not.toContain(
+        'PIPU00000000000000DE',
+      );
+    } finally {
+      await strict.stop();
+    }
   });
 });

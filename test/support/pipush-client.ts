@@ -156,8 +156,10 @@ export class PipushApp {
   }
 
   /** GET url?serial&timestamp&signature, signed over `serial|timestamp`. */
-  async poll(options: { at?: number; signWith?: KeyObject; signature?: string } = {}): Promise<Answer> {
-    const timestamp = new Date(options.at ?? this.now()).toISOString();
+  async poll(
+    options: { at?: number; timestamp?: string; signWith?: KeyObject; signature?: string } = {},
+  ): Promise<Answer> {
+    const timestamp = options.timestamp ?? new Date(options.at ?? this.now()).toISOString();
     const signature =
       options.signature ?? signAsApp(options.signWith ?? this.keys.privateKey, `${this.serial}|${timestamp}`);
     const query = new URLSearchParams({ serial: this.serial, timestamp, signature });
