@@ -2,7 +2,9 @@
  * The general per-address request limit for the portal and the API (@fastify/rate-limit, counters in Redis so
  * every engine process shares them). It runs as the first root `onRequest` hook, so a client over the limit gets
  * 429 before any session is loaded, any key is checked or any work is done. Carrier webhooks (signed, and a
- * carrier posts from a few addresses), health checks and the development tools are not limited.
+ * carrier posts from a few addresses), the privacyIDEA Authenticator's endpoint (signed or credential-checked, and
+ * every phone polls it every 3 s: thirty phones behind one office NAT would pass 600 a minute), health checks and
+ * the development tools are not limited.
  */
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -18,7 +20,7 @@ export interface RequestLimit {
   nameSpace: string;
 }
 
-const UNLIMITED = [/^\/webhooks\//, /^\/healthz$/, /^\/readyz$/, /^\/dev\//];
+const UNLIMITED = [/^\/webhooks\//, /^\/ttype\/push$/, /^\/healthz$/, /^\/readyz$/, /^\/dev\//];
 
 export async function registerRequestLimit(app: FastifyInstance, limit: RequestLimit): Promise<void> {
   if (limit.max === 0) return;

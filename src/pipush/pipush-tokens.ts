@@ -47,6 +47,11 @@ const unauthorized = (code: string, message: string) => new AppError(401, code, 
  */
 export class PipushTokens {
   readonly url: string;
+  /**
+   * RSA-4096 signing costs milliseconds and the app polls every 3 s while a push is open; PKCS#1 v1.5 signatures
+   * are deterministic, so each process signs a challenge once.
+   */
+  private readonly signatures = new Map<string, string>();
 
   constructor(
     private readonly deps: {
@@ -224,7 +229,21 @@ export class PipushTokens {
       ? this.deps.box.open(device.serverKey.sealedPrivate, device.id)
       : null;
     if (!privatePem) throw new Error(`pipush token ${device.id}: the server key does not open`);
-    return { ...unsigned, version: '2', signature: signBase32(privatePem, challengeMessage(unsigned)) };
+    return { ...unsigned, version: '2', signature: this.sign(device, challengeMessage(unsigned)) };
+  }
+
+  private sign(device: Device, message: string): string {
+    const id = `${device.id}\0${createHash('sha256').update(message).digest('base64url')}`;
+    const known = this.signatures.get(id);
+    if (known) return known;
+    const privatePem = device.serverKey
+      ? this.deps.box.open(device.serverKey.sealedPrivate, device.id)
+      : null;
+    if (!privatePem) throw new Error(`pipush token ${device.id}: the server key does not open`);
+    const signature = signBase32(privatePem, message);
+    if (this.signatures.size >= 5_000) this.signatures.clear();
+    this.signatures.set(id, signature);
+    return signature;
   }
 }
 

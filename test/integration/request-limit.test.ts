@@ -102,7 +102,7 @@ describe('the per-address request limit', () => {
     expect(directoryCalls).toBe(calls);
   });
 
-  it('leaves other addresses, carrier webhooks and health checks alone', async () => {
+  it('leaves other addresses, carrier webhooks, the privacyIDEA endpoint and health checks alone', async () => {
     const limited = '127.0.4.1';
     for (let i = 0; i <= LIMIT; i++) await requestFrom(limited, `${t.baseUrl}/login`);
     expect((await requestFrom(limited, `${t.baseUrl}/login`)).status).toBe(429);
@@ -114,6 +114,9 @@ describe('the per-address request limit', () => {
       body: 'MessageSid=SM1&From=%2B12025550100&To=%2B12025550101&Body=hi',
     });
     expect(webhook.status).toBe(403);
+    // Phones poll the privacyIDEA endpoint every 3 s, many behind one office address: an unsigned poll is 400/401.
+    const poll = await requestFrom(limited, `${t.baseUrl}/ttype/push?serial=PIPU0000000000000000`);
+    expect(poll.status).toBe(400);
     expect((await requestFrom(limited, `${t.baseUrl}/healthz`)).status).toBe(200);
   });
 });
