@@ -301,6 +301,20 @@ describe('one engine for both apps', () => {
   });
 });
 
+describe('removal', () => {
+  it('an operator removes a token by its serial: audited, and its polls are refused', async () => {
+    const removed = await t.api(`/api/v1/users/bo/devices/${bo.serial}`, { method: 'DELETE' });
+    expect(removed.status).toBe(204);
+    const audit = await t.runtime.audit.recent(20);
+    expect(audit.find((e) => e.event === 'device.removed' && e.userId === 'bo')?.data).toMatchObject({
+      deviceId: bo.serial,
+    });
+    t.clock.advance(1);
+    const polled = await bo.poll();
+    expect([polled.status, polled.body.detail.error_code]).toEqual([401, 'unknown_device']);
+  });
+});
+
 describe('a policy that requires the product’s own app', () => {
   it('PIPUSH_ENABLED=false: no enrolment, no endpoint, and existing tokens are not asked', async () => {
     const strict = await startTestRuntime(redis.url, {

@@ -48,3 +48,22 @@ describe('PIN length settings', () => {
     ]);
   });
 });
+
+describe('privacyIDEA Authenticator settings', () => {
+  it('are on, verify TLS and show 3 options by default; turning sslverify off warns; options are 2-10', () => {
+    expect(loadConfig({ ...keys }).push.pipush).toEqual({
+      enabled: true,
+      sslVerify: true,
+      presenceOptions: 3,
+    });
+    const insecure = loadConfig({ ...keys, PIPUSH_SSL_VERIFY: 'false' });
+    expect(insecure.warnings).toEqual([expect.stringMatching(/^PIPUSH_SSL_VERIFY=false: /)]);
+    expect(loadConfig({ ...keys, PIPUSH_ENABLED: 'false', PIPUSH_SSL_VERIFY: 'false' }).warnings).toEqual([]);
+    expect(problemsOf({ PIPUSH_PRESENCE_OPTIONS: '1' })).toEqual([
+      expect.stringMatching(/^PIPUSH_PRESENCE_OPTIONS/),
+    ]);
+    expect(problemsOf({ PIPUSH_PRESENCE_OPTIONS: '11' })).toEqual([
+      expect.stringMatching(/^PIPUSH_PRESENCE_OPTIONS/),
+    ]);
+  });
+});
