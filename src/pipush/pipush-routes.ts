@@ -27,7 +27,11 @@ const answerBody = z
       'base32 RSASSA-PKCS1-v1_5 SHA-256 over nonce|serial[|decline][|option]',
     ),
     decline: z.string().max(8).optional().describe('1 to decline'),
-    decline_reason: z.string().max(32).optional(),
+    decline_reason: z
+      .string()
+      .max(32)
+      .optional()
+      .describe('with decline: unknown_trigger (a fraud report) or cancelled; signed after |decline'),
     presence_answer: z.string().max(32).optional().describe('the option tapped'),
   })
   .describe('answer to a challenge');
@@ -133,8 +137,8 @@ export function pipushRoutes(tokens: PipushTokens): FastifyPluginAsync {
           return ok(true, { public_key: publicKey });
         }
         const result = await tokens.answer(body);
-        // Accepted and judged: true for an approval or a decline, false when the tapped option was wrong.
-        return ok(result.status === 'approved' || result.status === 'denied', { status: result.status });
+        // Accepted and judged: true for an approval or a decline (or a fraud report), false for a wrong option.
+        return ok(['approved', 'denied', 'fraud'].includes(result.status), { status: result.status });
       },
     );
   };

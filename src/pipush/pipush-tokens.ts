@@ -14,7 +14,13 @@ import type { SecretBox } from '../security/secret-box.js';
 import { type CodeSecrets, safeEqual } from '../security/secrets.js';
 import type { UserStore } from '../store/user-store.js';
 import { type PushVerifications, pushContext } from '../verification/push-verifications.js';
-import { answerMessage, challengeMessage, type PipushChallenge } from './pipush-challenge.js';
+import {
+  answerMessage,
+  capabilitiesMessage,
+  challengeMessage,
+  type PipushChallenge,
+  SERVER_CAPABILITIES,
+} from './pipush-challenge.js';
 import { newServerKeyPair, parseAppPublicKey, signBase32, verifyBase32 } from './pipush-crypto.js';
 import { presenceOptions } from './presence-options.js';
 
@@ -179,10 +185,12 @@ export class PipushTokens {
     const flow = await this.deps.push.openChallengeFor(device, { deliver: false });
     if (!flow || !safeEqual(form.nonce, pushContext(flow).challengeNonce))
       throw new AppError(409, 'challenge_closed', 'No open challenge has this nonce');
+    // "Was this request triggered by you?" "No, decline it" is the app's fraud report; any other decline denies.
+    const decision = !decline ? 'approve' : form.decline_reason === 'unknown_trigger' ? 'fraud' : 'deny';
     const result = await this.deps.push.answer(device, flow.id, {
       challengeId: flow.id,
       nonce: form.nonce,
-      decision: decline ? 'deny' : 'approve',
+      decision,
       number: form.presence_answer,
     });
     return { status: result.status, ...(result.reason ? { reason: result.reason } : {}) };
@@ -229,7 +237,13 @@ export class PipushTokens {
       ? this.deps.box.open(device.serverKey.sealedPrivate, device.id)
       : null;
     if (!privatePem) throw new Error(`pipush token ${device.id}: the server key does not open`);
-    return { ...unsigned, version: '2', signature: this.sign(device, challengeMessage(unsigned)) };
+    return {
+      ...unsigned,
+      version: '2',
+      signature: this.sign(device, challengeMessage(unsigned)),
+      capabilities: SERVER_CAPABILITIES,
+      capabilities_signature: this.sign(device, capabilitiesMessage(unsigned.nonce)),
+    };
   }
 
   private sign(device: Device, message: string): string {

@@ -24,6 +24,8 @@ let keysB: AppKeys;
 /** Ann's token (her user has a PIN, which this app cannot carry) and Bo's, another user's token. */
 let ann: PipushApp;
 let bo: PipushApp;
+/** Cy has both apps. */
+let cy: PipushApp;
 
 const now = () => t.clock.now();
 
@@ -181,6 +183,8 @@ describe('push challenges', () => {
     expect(challenge.nonce).toMatch(/^[A-Z2-7]{32}$/);
     expect(ann.verifies(challenge)).toBe(true);
     expect(ann.verifies({ ...challenge, question: `${challenge.question}!` })).toBe(false);
+    expect(ann.capabilitiesOf(challenge)).toEqual({ decline_reason: true });
+    expect(ann.capabilitiesOf({ ...challenge, nonce: 'A'.repeat(32) })).toBeNull();
     const options = challenge.require_presence!.split(',');
     expect(options).toHaveLength(3);
     expect(new Set(options).size).toBe(3);
@@ -205,11 +209,14 @@ describe('push challenges', () => {
   });
 
   it('a decline is denied, and does not count towards the lockout', async () => {
-    const push = await startPush('ann');
-    const challenge = await challengeFor(ann);
-    const declined = await ann.answer(challenge, { decline: true });
-    expect([declined.status, declined.body.result]).toEqual([200, { status: true, value: true }]);
-    expect(await statusOf(push.id)).toMatchObject({ status: 'denied', reason: 'denied-by-user' });
+    // An app that sends no reason, and "Was this request triggered by you?" "Yes, but discard it".
+    for (const reason of [undefined, 'cancelled'] as const) {
+      const push = await startPush('ann');
+      const challenge = await challengeFor(ann);
+      const declined = await ann.answer(challenge, { decline: true, ...(reason ? { reason } : {}) });
+      expect([declined.status, declined.body.result]).toEqual([200, { status: true, value: true }]);
+      expect(await statusOf(push.id)).toMatchObject({ status: 'denied', reason: 'denied-by-user' });
+    }
     expect((await t.runtime.users.standing('ann')).failures).toBe(0);
   });
 
@@ -272,7 +279,8 @@ describe('push challenges', () => {
 describe('one engine for both apps', () => {
   it('an approval from this app has the same audit trail as one from the product’s own app', async () => {
     await createUser(t, 'cy');
-    const app = new PipushApp(parseEnrolmentUri((await enrol('cy')).uri), keysA, now);
+    cy = new PipushApp(parseEnrolmentUri((await enrol('cy')).uri), keysA, now);
+    const app = cy;
     expect((await app.rollout()).status).toBe(200);
     const own = await activateDevice(t, 'cy', 'Cy phone');
 
@@ -298,6 +306,21 @@ describe('one engine for both apps', () => {
     const pipushTrail = await trail(viaPipush.id, app.serial);
     expect(pipushTrail.map((e) => e.event)).toContain('push.approved');
     expect(pipushTrail).toEqual(await trail(viaOwn.id, own.credentials.deviceId));
+  });
+});
+
+describe('fraud', () => {
+  it('"Was this request triggered by you?" "No, decline it" reports fraud: the user is blocked and it is audited', async () => {
+    const app = cy;
+    const push = await startPush('cy');
+    const challenge = await challengeFor(app);
+    const reported = await app.answer(challenge, { decline: true, reason: 'unknown_trigger' });
+    expect([reported.status, reported.body.result]).toEqual([200, { status: true, value: true }]);
+    expect(await statusOf(push.id)).toMatchObject({ status: 'fraud', reason: 'reported-by-user' });
+    await eventually(async () => ((await t.api('/api/v1/users/cy')).body.blocked ? true : undefined));
+    expect((await auditOfFlow(push.id)).map((e) => e.event)).toContain('fraud.reported');
+    const again = await t.api('/api/v1/verifications', { body: { username: 'cy', method: 'push' } });
+    expect(again.status).toBe(403);
   });
 });
 

@@ -99,6 +99,8 @@ export interface Challenge {
   signature: string;
   require_presence?: string;
   version?: string;
+  capabilities?: Record<string, unknown>;
+  capabilities_signature?: string;
 }
 
 export interface Answer {
@@ -166,9 +168,32 @@ export class PipushApp {
     return send(`${this.enrolment.url}?${query}`, { method: 'GET' });
   }
 
+  private serverSigned(message: string, signature: string): boolean {
+    if (!this.serverKey) return false;
+    return verify(
+      'sha256',
+      Buffer.from(message),
+      { key: this.serverKey, padding: constants.RSA_PKCS1_PADDING },
+      base32Decode(signature),
+    );
+  }
+
+  /**
+   * The capabilities the server advertised, if their signature over the canonical JSON of {capabilities, nonce}
+   * holds (written for the one shape this server sends: flat, keys already sorted).
+   */
+  capabilitiesOf(challenge: Challenge): Record<string, unknown> | null {
+    if (!challenge.capabilities || !challenge.capabilities_signature) return null;
+    const keys = Object.keys(challenge.capabilities).sort();
+    const inner = keys
+      .map((k) => `${JSON.stringify(k)}:${JSON.stringify(challenge.capabilities![k])}`)
+      .join(',');
+    const canonical = `{"capabilities":{${inner}},"nonce":${JSON.stringify(challenge.nonce)}}`;
+    return this.serverSigned(canonical, challenge.capabilities_signature) ? challenge.capabilities : null;
+  }
+
   /** The app's check of a challenge's signature before it shows anything. */
   verifies(challenge: Challenge): boolean {
-    if (!this.serverKey) return false;
     let message = [
       challenge.nonce,
       challenge.url,
@@ -178,18 +203,16 @@ export class PipushApp {
       challenge.sslverify,
     ].join('|');
     if (challenge.require_presence !== undefined) message += `|${challenge.require_presence}`;
-    return verify(
-      'sha256',
-      Buffer.from(message),
-      { key: this.serverKey, padding: constants.RSA_PKCS1_PADDING },
-      base32Decode(challenge.signature),
-    );
+    return this.serverSigned(message, challenge.signature);
   }
 
-  /** Posts to the challenge's url: `nonce|serial`, `|decline`, `|<option>`, signed by the token's key. */
+  /**
+   * Posts to the challenge's url: `nonce|serial`, `|decline` (then `|<reason>` when the server advertised
+   * decline_reason), or `|<option>`, signed by the token's key.
+   */
   async answer(
     challenge: Challenge,
-    choice: { decline: true } | { option: string },
+    choice: { decline: true; reason?: 'unknown_trigger' | 'cancelled' } | { option: string },
     options: { signWith?: KeyObject; tamper?: (fields: Record<string, string>) => void } = {},
   ): Promise<Answer> {
     const fields: Record<string, string> = { serial: this.serial, nonce: challenge.nonce };
@@ -197,6 +220,10 @@ export class PipushApp {
     if ('decline' in choice) {
       fields.decline = '1';
       message += '|decline';
+      if (choice.reason) {
+        fields.decline_reason = choice.reason;
+        message += `|${choice.reason}`;
+      }
     } else {
       fields.presence_answer = choice.option;
       message += `|${choice.option}`;
