@@ -320,6 +320,10 @@ function configWarnings(raw: RawConfig): string[] {
     warnings.push(
       `PIN_MIN_LENGTH=${raw.PIN_MIN_LENGTH}: new PINs may be shorter than ${RECOMMENDED_PIN_MIN_LENGTH} digits and easier to guess`,
     );
+  if (raw.PIPUSH_ENABLED && raw.NODE_ENV === 'production' && !raw.PUBLIC_URL?.startsWith('https://'))
+    warnings.push(
+      'PUBLIC_URL is not https://: the privacyIDEA Authenticator would reach the server without TLS (set PIPUSH_ENABLED=false or serve it over HTTPS)',
+    );
   if (raw.PIPUSH_ENABLED && !raw.PIPUSH_SSL_VERIFY)
     warnings.push(
       'PIPUSH_SSL_VERIFY=false: the privacyIDEA Authenticator will not check the server certificate (sslverify=0)',

@@ -130,3 +130,15 @@ describe('RATE_LIMIT_*', () => {
 function pick<T extends Record<string, string>>(from: T, names: (keyof T)[]): Record<string, string> {
   return Object.fromEntries(names.map((n) => [n, from[n] as string]));
 }
+
+describe('the privacyIDEA Authenticator in production', () => {
+  it('warns when phones would reach the server without TLS', () => {
+    expect(loadConfig(production).warnings).toEqual([]);
+    expect(loadConfig({ ...production, PUBLIC_URL: 'http://mfa.example.com' }).warnings).toEqual([
+      expect.stringMatching(/^PUBLIC_URL is not https:\/\/: the privacyIDEA Authenticator/),
+    ]);
+    expect(
+      loadConfig({ ...production, PUBLIC_URL: 'http://mfa.example.com', PIPUSH_ENABLED: 'false' }).warnings,
+    ).toEqual([]);
+  });
+});
