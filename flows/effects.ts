@@ -13,6 +13,8 @@ export interface SendSmsEffect {
   params?: Record<string, string | number>;
   /** Present when the text carries a one-time code. */
   code?: { nonce: string; length: number };
+  /** The code text is sent only while the flow's fence is this (it still waits for this code). */
+  fence?: string;
 }
 
 /**
@@ -71,6 +73,8 @@ export interface PlaceCallEffect {
   sendDigits?: string;
   ringTimeoutSec: number;
   machineDetection: boolean;
+  /** The call is placed only while the flow's fence is this (it still waits for this leg to be answered). */
+  fence?: string;
 }
 
 export interface HangupCallEffect {

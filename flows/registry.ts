@@ -17,14 +17,24 @@ import {
   secondFactorMachine,
 } from './second-factor/machine.js';
 import { signInAwaitsChild } from './second-factor/view.js';
-import { SMS_OTP_MACHINE_ID, SMS_OTP_MACHINE_VERSION, smsOtpMachine } from './sms-otp/machine.js';
+import {
+  SMS_OTP_MACHINE_ID,
+  SMS_OTP_MACHINE_VERSION,
+  smsOtpFence,
+  smsOtpMachine,
+} from './sms-otp/machine.js';
 import {
   TOTP_CHECK_MACHINE_ID,
   TOTP_CHECK_MACHINE_VERSION,
   totpCheckMachine,
   totpStatusOf,
 } from './totp-check/machine.js';
-import { VOICE_CALL_MACHINE_ID, VOICE_CALL_MACHINE_VERSION, voiceCallMachine } from './voice-call/machine.js';
+import {
+  VOICE_CALL_MACHINE_ID,
+  VOICE_CALL_MACHINE_VERSION,
+  voiceCallFence,
+  voiceCallMachine,
+} from './voice-call/machine.js';
 
 export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
   id: string;
@@ -34,6 +44,12 @@ export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
   statusOf(snapshot: SnapshotFrom<M>): VerificationStatus;
   /** A parent flow: whether this snapshot still waits for the child (`startChild` skips one it gave up on). */
   awaitsChild?(snapshot: SnapshotFrom<M>, childId: string): boolean;
+  /**
+   * What this snapshot waits for from a fenced effect (an effect with `fence`: the code text, the call), or null.
+   * The commit stores it with the snapshot; a worker runs a fenced effect only while the two are equal, so a job
+   * re-run after a crash never texts a code the flow no longer waits for, nor calls a flow that was answered.
+   */
+  fence?(snapshot: SnapshotFrom<M>): string | null;
 }
 
 const stateStatus = (value: unknown): VerificationStatus => {
@@ -55,6 +71,7 @@ export const smsOtpFlow: FlowDefinition<typeof smsOtpMachine> = {
   version: SMS_OTP_MACHINE_VERSION,
   machine: smsOtpMachine,
   statusOf: (snapshot) => (snapshot.value === 'superseded' ? 'failed' : stateStatus(snapshot.value)),
+  fence: smsOtpFence,
 };
 
 const voiceStatus: Record<string, VerificationStatus> = {
@@ -71,6 +88,7 @@ export const voiceCallFlow: FlowDefinition<typeof voiceCallMachine> = {
   machine: voiceCallMachine,
   statusOf: (snapshot) =>
     (typeof snapshot.value === 'string' ? voiceStatus[snapshot.value] : undefined) ?? 'pending',
+  fence: voiceCallFence,
 };
 
 export const enrollmentFlow: FlowDefinition<typeof enrollmentMachine> = {

@@ -140,6 +140,11 @@ export class Runtime {
   get effectsQueue(): EngineQueues['effects'] {
     return this.queues.effects;
   }
+
+  /** The timers queue (tests wait for fired timers to finish before they count). */
+  get timersQueue(): EngineQueues['timers'] {
+    return this.queues.timers;
+  }
   private readonly waiter: StatusWaiter;
   private workers: EngineWorkers | null = null;
   private appInstance: FastifyInstance | null = null;

@@ -1,4 +1,4 @@
-import { and, assign, setup } from 'xstate';
+import { and, assign, type SnapshotFrom, setup } from 'xstate';
 import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { SendSmsEffect, VerificationStatus } from '../effects.js';
@@ -79,6 +79,9 @@ const textTo = (
   type: 'sendSms' as const,
   params: ({ context }: Ctx) => ({ to: context.to, language: context.language, message, ...extra(context) }),
 });
+/** The fence of the code text: valid while the flow waits for an answer to this very code. */
+const codeFence = (context: SmsOtpContext) => `code:${context.code.nonce}`;
+
 const textCode = {
   type: 'sendSms' as const,
   params: ({ context }: Ctx) => ({
@@ -87,6 +90,7 @@ const textCode = {
     message: codeMessage(context),
     params: { service: context.service },
     code: { nonce: context.code.nonce, length: context.codeLength },
+    fence: codeFence(context),
   }),
 };
 const supersedeOlder = {
@@ -170,6 +174,7 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
   initial: 'pending',
   states: {
     pending: {
+      tags: ['awaiting-answer'],
       entry: [textCode, scheduleExpiry, supersedeOlder],
       on: {
         REPLY: [
@@ -255,3 +260,8 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
     },
   },
 });
+
+/** What a snapshot waits for from a fenced effect: the text of its current code, while it awaits an answer. */
+export function smsOtpFence(snapshot: SnapshotFrom<typeof smsOtpMachine>): string | null {
+  return snapshot.hasTag('awaiting-answer') ? codeFence(snapshot.context) : null;
+}

@@ -1,4 +1,4 @@
-import { and, assign, not, setup } from 'xstate';
+import { and, assign, not, type SnapshotFrom, setup } from 'xstate';
 import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { VerificationStatus } from '../effects.js';
@@ -100,6 +100,9 @@ export const RING_GRACE_MS = 15_000;
 
 type Ctx = { context: VoiceCallContext };
 
+/** The fence of a call: valid while the flow waits for this leg (its ring token) to be answered. */
+const callFence = (context: VoiceCallContext) => `call:${context.ringToken}`;
+
 const placeCall = (which: 'primary' | 'backup') => ({
   type: 'placeCall' as const,
   params: ({ context }: Ctx) => ({
@@ -107,6 +110,7 @@ const placeCall = (which: 'primary' | 'backup') => ({
     ...(which === 'primary' && context.extension ? { sendDigits: extensionDigits(context.extension) } : {}),
     ringTimeoutSec: context.ringTimeoutSec,
     machineDetection: context.machineDetection,
+    fence: callFence(context),
   }),
 });
 const scheduleRing = {
@@ -252,6 +256,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
   initial: 'calling',
   states: {
     calling: {
+      tags: ['dialing'],
       entry: [placeCall('primary'), scheduleRing],
       on: {
         ...ringing.on,
@@ -275,7 +280,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
         ],
       },
     },
-    callingBackup: { entry: [placeCall('backup'), scheduleRing], on: ringing.on },
+    callingBackup: { tags: ['dialing'], entry: [placeCall('backup'), scheduleRing], on: ringing.on },
     answered: {
       initial: 'ask',
       on: {
@@ -424,4 +429,9 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
 
 function endReason(status: CallEnd): string {
   return status === 'completed' ? 'hung-up' : status;
+}
+
+/** What a snapshot waits for from a fenced effect: the call of the leg it dials, until that one is answered or ends. */
+export function voiceCallFence(snapshot: SnapshotFrom<typeof voiceCallMachine>): string | null {
+  return snapshot.hasTag('dialing') ? callFence(snapshot.context) : null;
 }

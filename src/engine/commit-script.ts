@@ -6,11 +6,14 @@
  * KEYS: flow, log, outbox, pendingOutboxes, idempotency (or '' when none), index (or '' when none)
  * ARGV: expectedVersion, snapshot, status, logEntry (JSON), effects (JSON or ''), now, idempotencyValue,
  *       idempotencyTtlSeconds, flowTtlSeconds, statusChannel, flowId, createFields (JSON or ''),
- *       indexKeep, indexTtlSeconds
+ *       indexKeep, indexTtlSeconds, fence (or '' when the flow waits for no fenced effect)
  *
  * The index (a flow's entry in a sorted set, e.g. the number a reply will come from) is written in the same
  * step, so nobody can see the flow's effects queued without seeing its index entry too. Its score is the time,
  * raised above the newest member when needed: the last flow added is always the newest.
+ *
+ * The fence names the effect the new state waits for (e.g. the text carrying the current code); workers run a
+ * fenced effect only while the flow's fence is still the effect's (see fence-script.ts).
  * Returns: {'ok', version} | {'conflict', currentVersion} | {'duplicate', storedValue}
  */
 export const COMMIT_SCRIPT = `
@@ -29,6 +32,7 @@ if ARGV[12] ~= '' then
   for name, value in pairs(fields) do redis.call('HSET', flowKey, name, value) end
 end
 redis.call('HSET', flowKey, 'version', version, 'snapshot', ARGV[2], 'status', ARGV[3], 'updatedAt', ARGV[6])
+if ARGV[15] ~= '' then redis.call('HSET', flowKey, 'fence', ARGV[15]) else redis.call('HDEL', flowKey, 'fence') end
 redis.call('XADD', logKey, '*', 'version', version, 'entry', ARGV[4])
 if ARGV[5] ~= '' then
   redis.call('HSET', outboxKey, version, ARGV[5])

@@ -91,6 +91,7 @@ export class FlowEngine {
       expectedVersion: 0,
       snapshot: persisted,
       status,
+      fence: definition.fence?.(snapshot) ?? null,
       entry: {
         at: now,
         event: { type: 'xstate.init' },
@@ -154,6 +155,7 @@ export class FlowEngine {
         expectedVersion: flow.version,
         snapshot,
         status,
+        fence: definition.fence?.(next) ?? null,
         entry: { at: now, event, state: stateOf(next, status), effects: names(effects) },
         effects,
         now,

@@ -50,6 +50,8 @@ export interface CommitRequest {
   now: number;
   idempotency?: { key: string; value: string };
   index?: FlowIndexEntry;
+  /** What the new state waits for from a fenced effect (`FlowDefinition.fence`); absent: nothing. */
+  fence?: string | null;
   create?: Omit<FlowRecord, 'id' | 'version' | 'snapshot' | 'status' | 'updatedAt' | 'parentId'> & {
     parentId?: string;
   };
@@ -127,6 +129,7 @@ export class FlowStore {
       create,
       request.index?.keep ?? 0,
       request.index?.ttlSeconds ?? 0,
+      request.fence ?? '',
     );
     if (kind === 'ok') return { kind, version: Number(value) };
     if (kind === 'conflict') return { kind, currentVersion: Number(value) };

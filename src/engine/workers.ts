@@ -5,6 +5,7 @@ import { CarrierError } from '../carriers/cxml-rest.js';
 import type { Logger } from '../log.js';
 import type { EngineMetrics } from '../metrics/engine-metrics.js';
 import type { FlowEngine } from './engine.js';
+import { effectGate } from './fence-script.js';
 import type { Keys } from './keys.js';
 import { EFFECTS_QUEUE, type EffectJobData, TIMERS_QUEUE, type TimerJobData } from './queues.js';
 
@@ -20,6 +21,16 @@ export type EffectHandlers = {
 
 const DONE_TTL_SECONDS = 7 * 24 * 3600;
 
+/**
+ * A job whose worker died (kill -9) holds its lock until `lockDuration` passes; a stalled check (every
+ * `stalledInterval`, in any live worker) then puts it back in the queue. BullMQ's 30 s + 30 s let a stranded text
+ * wait about a minute after a restart; these bound it to lockDuration + 2 x stalledInterval (about 8 s after the
+ * crash). The lock is renewed every lockDuration / 2, so an event loop blocked for 3 s would let a live job be
+ * re-run: the fence and the done-marker keep that harmless. A job stalled more often than `maxStalledCount`
+ * fails for good, so allow a few crashes in a row.
+ */
+const STALLED_JOBS = { lockDuration: 6_000, stalledInterval: 1_000, maxStalledCount: 5 } as const;
+
 export interface EngineWorkers {
   effects: Worker<EffectJobData>;
   timers: Worker<TimerJobData>;
@@ -29,8 +40,9 @@ export interface EngineWorkers {
 
 /**
  * Effect jobs run at least once (BullMQ retries a crashed worker's job); a done-marker per job id makes a
- * completed effect never run again. A crash after the carrier accepted a text but before the marker resends it:
- * the text carries the same code, so the user sees a duplicate, never a second code.
+ * completed effect never run again, and a fenced effect (a code text, a call) runs only while the flow still waits
+ * for it (`effectGate`). A crash after the carrier accepted a text but before the marker resends it only while the
+ * flow still waits for that code, with the same code: a duplicate, never a second code, never after the verdict.
  */
 export function startWorkers(deps: {
   connection: Redis;
@@ -50,7 +62,16 @@ export function startWorkers(deps: {
       const jobId = job.id ?? '';
       const doneKey = keys.effectDone(jobId);
       const { effect, flowId } = job.data;
-      if (await redis.exists(doneKey)) {
+      const gate = await effectGate(redis, keys, { flowId, jobId, effect });
+      if (gate !== 'run') {
+        // 'stale': the flow no longer waits for this effect (approved, expired, a newer code, a call answered).
+        if (gate === 'stale') {
+          await redis.set(doneKey, 'stale', 'EX', DONE_TTL_SECONDS);
+          logger.info(
+            { flowId, jobId, effect: effect.type },
+            'effect skipped: the flow no longer waits for it',
+          );
+        }
         deps.metrics?.effectJob(effect.type, 'skipped');
         return;
       }
@@ -66,7 +87,7 @@ export function startWorkers(deps: {
       }
       deps.metrics?.effectJob(effect.type, 'done');
     },
-    { connection: deps.connection, prefix, concurrency: deps.concurrency ?? 50 },
+    { connection: deps.connection, prefix, concurrency: deps.concurrency ?? 50, ...STALLED_JOBS },
   );
   const timersConnection = deps.connection.duplicate();
   const timers = new Worker<TimerJobData>(
@@ -80,7 +101,7 @@ export function startWorkers(deps: {
         throw err;
       }
     },
-    { connection: timersConnection, prefix, concurrency: deps.concurrency ?? 50 },
+    { connection: timersConnection, prefix, concurrency: deps.concurrency ?? 50, ...STALLED_JOBS },
   );
   for (const worker of [effects, timers]) {
     worker.on('failed', (job, err) =>

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TIMERS_QUEUE, type TimerJobData } from '../../src/engine/queues.js';
+import { type EffectJobData, TIMERS_QUEUE, type TimerJobData } from '../../src/engine/queues.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import {
   codeIn,
@@ -13,7 +13,8 @@ import {
   waitForStatus,
   waitForTexts,
 } from '../support/sms-helpers.js';
-import { eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
+import { effectsSettled, eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
+import { callsTo, gathering, handset, ringing, waitForCall } from '../support/voice-helpers.js';
 
 let redis: RedisServerHandle;
 let t: TestRuntime;
@@ -65,15 +66,17 @@ describe('timers', () => {
   });
 
   it('treats a reply after the code lapsed as expired even before the timer fires (injected clock)', async () => {
-    const { username, mobile } = await newUser();
-    const { body } = await t.api('/api/v1/verifications', { body: { username } });
-    const code = codeIn((await waitForTexts(t, mobile, 1))[0]!);
-    t.clock.advance(300_001);
+    // A runtime of its own: its clock only moves forward, and no other test shares it.
+    const own = await startTestRuntime(redis.url);
     try {
-      await replyFrom(t, mobile, code);
-      await waitForStatus(t, body.id, 'expired');
+      const { username, mobile } = await newUser();
+      const { body } = await own.api('/api/v1/verifications', { body: { username } });
+      const code = codeIn((await waitForTexts(own, mobile, 1))[0]!);
+      own.clock.advance(300_001);
+      await replyFrom(own, mobile, code);
+      await waitForStatus(own, body.id, 'expired');
     } finally {
-      t.clock.advance(-300_001);
+      await own.stop();
     }
   });
 });
@@ -113,7 +116,7 @@ describe('crash safety', () => {
     await waitForTexts(t, mobile, 1);
     const effects = (await t.runtime.store.readLog(flowId))[0]!;
     expect(effects.effects).toEqual(['sendSms', 'scheduleTimer', 'supersedeOlder']);
-    await new Promise((r) => setTimeout(r, 300));
+    await effectsSettled(t);
     expect(await textsTo(t, mobile)).toHaveLength(1);
   });
 
@@ -141,15 +144,20 @@ describe('crash safety', () => {
     });
     expect(stranded).toHaveLength(1);
     expect(await textsTo(t, mobile)).toEqual([]);
-    t.clock.advance(60_000); // past the sweeper's grace period
+    // The dead process stamped its outbox with the real time: a survivor whose clock starts now sweeps it.
+    const survivor = await startTestRuntime(
+      redis.url,
+      { SWEEP_GRACE_MS: '0' },
+      { listen: false, workers: false },
+    );
     try {
-      expect(await t.runtime.sweeper.sweepOnce()).toBeGreaterThanOrEqual(1);
-      await t.runtime.sweeper.sweepOnce();
+      expect(await survivor.runtime.sweeper.sweepOnce()).toBeGreaterThanOrEqual(1);
+      await survivor.runtime.sweeper.sweepOnce();
     } finally {
-      t.clock.advance(-60_000);
+      await survivor.stop();
     }
     await waitForTexts(t, mobile, 1);
-    await new Promise((r) => setTimeout(r, 300));
+    await effectsSettled(t);
     expect(await textsTo(t, mobile)).toHaveLength(1);
   });
 
@@ -172,7 +180,7 @@ describe('crash safety', () => {
       },
     ]);
     expect(init!.effects).toContain('sendSms');
-    await new Promise((r) => setTimeout(r, 300));
+    await effectsSettled(t);
     expect(await textsTo(t, mobile)).toHaveLength(1);
   });
 });
@@ -200,7 +208,7 @@ describe('two engine processes on one Redis', () => {
       expect(log.map((e) => e.version)).toEqual([1, 2, 3, 4]);
       expect(log.map((e) => e.state.status)).toEqual(['pending', 'pending', 'pending', 'failed']);
       const texts = await waitForTexts(t, mobile, 4);
-      await new Promise((r) => setTimeout(r, 300));
+      await effectsSettled(t);
       expect((await textsTo(t, mobile)).map((m) => m.body.slice(0, 20))).toEqual([
         texts[0]!.body.slice(0, 20),
         'That answer is not r',
@@ -231,10 +239,81 @@ describe('two engine processes on one Redis', () => {
       );
       await waitForStatus(t, body.id, 'approved');
       await waitForTexts(t, mobile, 2);
-      await new Promise((r) => setTimeout(r, 300));
+      await effectsSettled(t);
       expect((await textsTo(t, mobile)).filter((m) => m.body.includes('You are verified'))).toHaveLength(1);
     } finally {
       await other.stop();
     }
+  });
+});
+
+describe('fenced effects: a job re-run after a crash', () => {
+  /** The code-text job of a flow, as BullMQ keeps it after it ran. */
+  async function codeTextJob(flowId: string) {
+    return eventually(async () =>
+      (await t.runtime.effectsQueue.getCompleted()).find(
+        (j) => j.data.flowId === flowId && j.data.effect.type === 'sendSms',
+      ),
+    );
+  }
+  /** What BullMQ does with a job whose worker died before its done-marker: the same effect runs again. */
+  const rerun = (job: { id?: string; name: string; data: EffectJobData }) =>
+    t.runtime.effectsQueue.add(job.name, job.data, { jobId: `${job.id}-rerun${++seq}` });
+
+  it('repeats a code text only while the flow waits for it, with the same code; never after the verdict', async () => {
+    const { username, mobile } = await newUser();
+    const { body } = await t.api('/api/v1/verifications', { body: { username } });
+    const code = codeIn((await waitForTexts(t, mobile, 1))[0]!);
+    const job = await codeTextJob(body.id);
+
+    await rerun(job); // still pending: the repeat is allowed, and it is the same code
+    await effectsSettled(t);
+    expect((await textsTo(t, mobile)).map(codeIn)).toEqual([code, code]);
+
+    await replyFrom(t, mobile, code);
+    await waitForStatus(t, body.id, 'approved');
+    await rerun(job);
+    await rerun(job);
+    await effectsSettled(t);
+    const texts = await textsTo(t, mobile);
+    expect(texts.map((m) => m.body.slice(0, 16))).toEqual([
+      texts[0]!.body.slice(0, 16),
+      texts[0]!.body.slice(0, 16),
+      'You are verified',
+    ]);
+  });
+
+  it('never texts a code that a resend replaced', async () => {
+    const { username, mobile } = await newUser();
+    const { body } = await t.api('/api/v1/verifications', { body: { username } });
+    await waitForTexts(t, mobile, 1);
+    const first = await codeTextJob(body.id);
+    await t.api(`/api/v1/verifications/${body.id}/resend`, { method: 'POST' });
+    const second = codeIn((await waitForTexts(t, mobile, 2))[1]!);
+    await rerun(first);
+    await effectsSettled(t);
+    const codes = (await textsTo(t, mobile)).map(codeIn);
+    expect(codes).toHaveLength(2);
+    expect(codes[1]).toBe(second);
+  });
+
+  it('never places a second call for a flow whose call was answered', async () => {
+    seq += 1;
+    const primary = `+1202555${String(5000 + seq)}`;
+    const username = `durcall${seq}`;
+    await createUser(t, { username, phones: { primary }, method: 'voice' });
+    const { body } = await t.api('/api/v1/verifications', { body: { username, method: 'voice' } });
+    const call = await waitForCall(t, primary, ringing);
+    const job = await eventually(async () =>
+      (await t.runtime.effectsQueue.getCompleted()).find(
+        (j) => j.data.flowId === body.id && j.data.effect.type === 'placeCall',
+      ),
+    );
+    await handset(t, call.sid, 'answer');
+    await waitForCall(t, primary, gathering, 'answered call');
+    await rerun(job);
+    await effectsSettled(t);
+    expect(await callsTo(t, primary)).toHaveLength(1);
+    expect((await t.api(`/api/v1/verifications/${body.id}`)).body.status).toBe('pending');
   });
 });

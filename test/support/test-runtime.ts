@@ -105,16 +105,26 @@ export async function eventually<T>(
 }
 
 /**
- * Waits until no effect job is left to run (none waiting, running or delayed for a retry): the fact that every
- * effect so far has run or failed for good, so a count taken afterwards cannot miss a late duplicate.
+ * Waits for the fact that every effect has run: no committed outbox waits for the relay, and no effect job (nor a
+ * timer that fired) is waiting, running or backing off. Count what happened after this, never after a sleep: a
+ * duplicate that comes late is then still counted. Read twice in a row, so a job handing over to the next is seen.
  */
-export function effectsSettled(t: TestRuntime, timeoutMs = 20_000): Promise<true> {
+export async function effectsSettled(t: TestRuntime, timeoutMs = 20_000): Promise<true> {
+  const busy = async () => {
+    const outboxes = await t.runtime.store.strandedOutboxes(Number.MAX_SAFE_INTEGER, 1);
+    const effects = await t.runtime.effectsQueue.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'prioritized',
+      'waiting-children',
+    );
+    const timers = await t.runtime.timersQueue.getJobCounts('waiting', 'active', 'prioritized');
+    return outboxes.length + [...Object.values(effects), ...Object.values(timers)].reduce((a, b) => a + b, 0);
+  };
   return eventually(
-    async () => {
-      const counts = await t.runtime.effectsQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-      return Object.values(counts).every((n) => n === 0) ? true : undefined;
-    },
+    async () => ((await busy()) === 0 && (await busy()) === 0 ? (true as const) : undefined),
     timeoutMs,
-    'the effects queue to drain',
+    'every effect to have run',
   );
 }

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { smsOtpFlow } from '../../flows/registry.js';
-import { type SmsOtpEvent, type SmsOtpInput, smsOtpMachine } from '../../flows/sms-otp/machine.js';
+import {
+  type SmsOtpEvent,
+  type SmsOtpInput,
+  smsOtpFence,
+  smsOtpMachine,
+} from '../../flows/sms-otp/machine.js';
 import { toEffects } from '../../src/engine/engine.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -56,10 +61,22 @@ describe('sms-otp machine', () => {
         message: 'sms.code.reply-pin',
         params: { service: 'Dialtone' },
         code: { nonce: 'n1', length: 6 },
+        fence: 'code:n1',
       },
       { type: 'scheduleTimer', timer: 'expiry', token: 'tok1', fireAt: T0 + 300_000 },
       { type: 'supersedeOlder', to: '+12025550123' },
     ]);
+  });
+
+  it('waits for the text of its current code while it waits for an answer (fence), for nothing after', () => {
+    expect(smsOtpFence(run([]).snapshot)).toBe('code:n1');
+    const resent = run([
+      { type: 'RESEND', at: T0 + 1000, nonce: 'n2', codeDigest: 'g2', timerToken: 'tok2' },
+    ]);
+    expect(smsOtpFence(resent.snapshot)).toBe('code:n2');
+    expect(resent.last.effects[1]).toMatchObject({ type: 'sendSms', fence: 'code:n2' });
+    expect(smsOtpFence(run([answer('good')]).snapshot)).toBeNull();
+    expect(smsOtpFence(run([{ type: 'CANCEL', at: T0 }]).snapshot)).toBeNull();
   });
 
   it('ends as failed (superseded) when a newer verification texts the number, counting no failure', () => {

@@ -6,6 +6,7 @@ import {
   type DigitFacts,
   type VoiceCallEvent,
   type VoiceCallInput,
+  voiceCallFence,
   voiceCallMachine,
 } from '../../flows/voice-call/machine.js';
 import { promptFor } from '../../flows/voice-call/prompts.js';
@@ -212,9 +213,18 @@ describe('voice-call machine: behaviour', () => {
         sendDigits: 'ww1234',
         ringTimeoutSec: 30,
         machineDetection: true,
+        fence: 'call:tok-r1',
       },
       { type: 'scheduleTimer', timer: 'ring', token: 'tok-r1', fireAt: T0 + 45_000 },
     ]);
+  });
+
+  it('waits for the call of the leg it dials (fence), and for no call once answered or ended', () => {
+    const dialing = run([]).snapshot;
+    expect(voiceCallFence(dialing)).toBe('call:tok-r1');
+    expect(voiceCallFence(run([ended('busy', 'CA1')]).snapshot)).toBe('call:tok-r1b');
+    expect(voiceCallFence(run([answered()]).snapshot)).toBeNull();
+    expect(voiceCallFence(run([ended('busy', 'CA1'), ended('no-answer', 'CA2')]).snapshot)).toBeNull();
   });
 
   it('approves a correct PIN (no change needed) and schedules then stops the call timer', () => {
@@ -312,6 +322,7 @@ describe('voice-call machine: behaviour', () => {
       to: '+12025550148',
       ringTimeoutSec: 30,
       machineDetection: true,
+      fence: 'call:tok-r1b',
     });
     expect(steps[2]!.status).toBe('pending'); // the primary's late "completed" changes nothing
     expect(steps[3]!.status).toBe('failed');
