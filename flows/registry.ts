@@ -5,6 +5,7 @@ import {
   ENROLLMENT_MACHINE_VERSION,
   enrollmentMachine,
 } from './enrollment/machine.js';
+import { enrollmentStatusOf, wizardAwaitsChild } from './enrollment/view.js';
 import { pushStatusOf } from './push-approval/accessors.js';
 import {
   PUSH_APPROVAL_MACHINE_ID,
@@ -95,8 +96,8 @@ export const enrollmentFlow: FlowDefinition<typeof enrollmentMachine> = {
   id: ENROLLMENT_MACHINE_ID,
   version: ENROLLMENT_MACHINE_VERSION,
   machine: enrollmentMachine,
-  statusOf: (snapshot) =>
-    snapshot.value === 'done' ? 'approved' : snapshot.value === 'canceled' ? 'canceled' : 'pending',
+  statusOf: enrollmentStatusOf,
+  awaitsChild: wizardAwaitsChild,
 };
 
 export const secondFactorFlow: FlowDefinition<typeof secondFactorMachine> = {

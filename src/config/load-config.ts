@@ -60,6 +60,8 @@ export interface Config {
     requirePin: boolean;
     securityQuestions: boolean;
     questionsAsSecondFactor: boolean;
+    /** A user without a PIN changes a factor only this soon after a call or text to her phone. */
+    factorChangeFreshMs: number;
   };
   /** Absent: `npm start` runs the demo directory. */
   ldap:
@@ -244,6 +246,7 @@ function resolveConfig(raw: RawConfig): Config {
       requirePin: raw.PORTAL_REQUIRE_PIN,
       securityQuestions: raw.SECURITY_QUESTIONS ?? raw.NODE_ENV === 'development',
       questionsAsSecondFactor: raw.QUESTIONS_AS_SECOND_FACTOR,
+      factorChangeFreshMs: raw.FACTOR_CHANGE_FRESH_MINUTES * 60_000,
     },
     ldap: raw.LDAP_URL
       ? {

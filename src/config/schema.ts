@@ -87,6 +87,8 @@ export const configSchema = z.object({
   PORTAL_REQUIRE_PIN: bool.default(true),
   SECURITY_QUESTIONS: bool.optional(),
   QUESTIONS_AS_SECOND_FACTOR: bool.default(false),
+  // How recent a phone proof must be for a user without a PIN to change a factor.
+  FACTOR_CHANGE_FRESH_MINUTES: int(1, 60, 5),
   LDAP_URL: z
     .string()
     .regex(/^ldaps?:\/\//, 'must start with ldap:// or ldaps://')

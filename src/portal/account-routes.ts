@@ -4,6 +4,7 @@ import { renderHome, renderPinChange } from '../../web/portal/enrollment-pages.j
 import { maskPhone } from '../log.js';
 import { newPinProblem } from '../security/new-pin.js';
 import { phoneNumbersOf } from '../users/user.js';
+import { judgeCurrentPin } from './current-pin.js';
 import { sendHtml } from './login.js';
 import {
   currentUser,
@@ -91,20 +92,12 @@ export function accountRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       const errors: Record<string, string> = {};
       let status = 400;
       if (user.pinHash) {
-        const current = form.currentPin ?? '';
-        const pinHash = user.pinHash;
-        const checked = current
-          ? await deps.guard.check(user.username, 'pin', () =>
-              deps.hasher.verify(current, pinHash, (fresh) =>
-                users.replacePinHash(user.username, pinHash, fresh),
-              ),
-            )
-          : null;
-        if (!checked) errors.currentPin = 'Enter your current PIN.';
-        else if (!checked.ok && checked.locked) {
+        const checked = await judgeCurrentPin(deps, user, form.currentPin ?? '');
+        if (checked === 'none') errors.currentPin = 'Enter your current PIN.';
+        else if (checked === 'locked') {
           status = 423;
           errors.currentPin = 'Too many wrong PINs: your account is locked. Try again later.';
-        } else if (!checked.ok) errors.currentPin = 'That is not your current PIN.';
+        } else if (checked === 'wrong') errors.currentPin = 'That is not your current PIN.';
       }
       const pin = form.pin ?? '';
       if (!errors.currentPin) {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { EnrollMethod } from '../../flows/enrollment/machine.js';
+import type { EnrollMethod, EnrollmentProblem } from '../../flows/enrollment/machine.js';
+import { asksCurrentPin } from '../../flows/enrollment/view.js';
 import { pinProblem } from '../../flows/pin-policy.js';
 import {
   renderChooseMethod,
@@ -16,7 +17,9 @@ import {
   questionText,
   validateQuestionAnswers,
 } from '../questions/index.js';
+import { newPinProblem } from '../security/new-pin.js';
 import { phoneNumbersOf, type User } from '../users/user.js';
+import { judgeCurrentPin } from './current-pin.js';
 import { sendHtml } from './login.js';
 import {
   currentUser,
@@ -29,7 +32,7 @@ import {
   pinProblemText,
   signedIn,
   WizardFlows,
-  wizardContext,
+  wizardOf,
 } from './portal-pages.js';
 import { establishSession, saveSession } from './portal-security.js';
 
@@ -49,9 +52,9 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       const session = request.portalSession!;
       const user = await currentUser(users, request);
       let flow = await wizards.active(request);
-      if (!flow || flow.status === 'canceled' || (flow.status === 'approved' && !isEnroll(flow))) {
-        if (user.enrolledAt && session.stage !== 'verified') return reply.redirect('/verify', 303);
-        if (user.enrolledAt && flow?.status !== 'approved') return reply.redirect('/', 303);
+      // A wizard of this session shows its step (done and canceled included: they say how it ended).
+      if (!flow) {
+        if (user.enrolledAt) return reply.redirect(session.stage === 'verified' ? '/' : '/verify', 303);
         flow = await wizards.start(request, user, 'enroll');
       }
       return renderWizard(request, reply, flow, user, {});
@@ -77,48 +80,50 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       return reply.redirect('/setup', 303);
     });
 
+    // "Call Me Now" / "Text Me Now": the machine starts the proof as its child and hears the verdict itself.
     app.post('/setup/details', { preHandler: signedIn }, async (request, reply) => {
       const flow = await wizards.active(request);
       const user = await currentUser(users, request);
-      if (!flow || stateOf(flow) !== 'details') return reply.redirect('/setup', 303);
-      const context = wizardContext(flow);
+      if (!flow || wizardOf(flow).step !== 'details') return reply.redirect('/setup', 303);
+      const { context } = wizardOf(flow);
       const method = context.method ?? 'sms';
       const form = formOf(request);
       const { phones, pin, errors } = readDetails(form, method, user, !!user.pinHash && !isEnroll(flow));
       if (Object.keys(errors).length > 0)
         return renderWizard(request, reply, flow, user, { form, errors }, 400);
-      const pinHash = pin ? await deps.hasher.hash(pin) : null;
-      const moved = await wizards.dispatch(flow, { type: 'SUBMIT_DETAILS', phones, pinHash });
-      try {
-        const proof = await deps.verifications.startProof({
-          username: user.username,
-          method,
-          enrollmentFlowId: flow.id,
-          phones: { ...user.phones, ...withoutNull(phones) },
-          pinHash,
+      const currentPin = asksCurrentPin(context)
+        ? await judgeCurrentPin(deps, user, form.currentPin ?? '')
+        : 'none';
+      // "Not the current PIN" only once the current PIN was right: otherwise it would tell a guesser the PIN.
+      if (pin && user.pinHash && (currentPin === 'right' || !asksCurrentPin(context))) {
+        const same = await newPinProblem(pin, config.pin, [], {
+          pinHash: user.pinHash,
+          verify: (candidate, hash) => deps.hasher.verify(candidate, hash),
         });
-        await wizards.dispatch(moved, { type: 'PROOF_STARTED', verificationId: proof.id });
-        const session = request.portalSession!;
-        session.data = { ...session.data, ...(proof.code ? { proofCode: proof.code } : {}) };
-        await saveSession(request);
-      } catch (error) {
-        if (!(error instanceof AppError) || error.statusCode >= 500) throw error;
-        const back = await wizards.dispatch(moved, { type: 'BACK' });
-        return renderWizard(
-          request,
-          reply,
-          back,
-          user,
-          { form, errors: {}, notice: error.message },
-          error.statusCode,
-        );
+        if (same) {
+          const pinError = { pin: pinProblemText(same, config.pin) };
+          return renderWizard(request, reply, flow, user, { form, errors: pinError }, 400);
+        }
+      }
+      const pinHash = pin ? await deps.hasher.hash(pin) : null;
+      const moved = await wizards.dispatch(flow, {
+        type: 'SUBMIT_DETAILS',
+        phones,
+        pinHash,
+        currentPin,
+        at: deps.clock.now(),
+      });
+      const refused = wizardOf(moved);
+      if (refused.step === 'details' && refused.context.problem) {
+        const status = refused.context.problem === 'locked' ? 423 : 400;
+        return renderWizard(request, reply, moved, user, { form }, status);
       }
       return reply.redirect('/setup', 303);
     });
 
     app.post('/setup/code', { preHandler: signedIn }, async (request, reply) => {
       const flow = await wizards.active(request);
-      const id = flow ? wizardContext(flow).verificationId : null;
+      const id = flow ? wizardOf(flow).childId : null;
       if (id) await deps.verifications.check(id, formOf(request).code ?? '').catch(ignoreClosed);
       return reply.redirect('/setup', 303);
     });
@@ -126,7 +131,7 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
     app.post('/setup/questions', { preHandler: signedIn }, async (request, reply) => {
       const flow = await wizards.active(request);
       const user = await currentUser(users, request);
-      if (!flow || stateOf(flow) !== 'questions') return reply.redirect('/setup', 303);
+      if (!flow || wizardOf(flow).step !== 'questions') return reply.redirect('/setup', 303);
       const form = formOf(request);
       const entries = Array.from({ length: QUESTION_COUNT }, (_, i) => ({
         questionId: form[`question${i}`] ?? '',
@@ -143,7 +148,7 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
           const match = /^answers\.(\d+)\.(questionId|answer)$/.exec(p.field);
           errors[match ? `${match[2] === 'answer' ? 'answer' : 'question'}${match[1]}` : 'form'] = p.message;
         }
-        return renderWizard(request, reply, flow, user, { form, errors, notice: errors.form }, 400);
+        return renderWizard(request, reply, flow, user, { form, errors }, 400);
       }
       await wizards.dispatch(flow, {
         type: 'SUBMIT_QUESTIONS',
@@ -153,69 +158,67 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
     });
   };
 
-  /** Shows the page of the wizard's state; a proof in progress is checked first and its verdict dispatched. */
+  /**
+   * Shows the page of the wizard's step. The verdict of a proof reaches the machine by itself (`CHILD_DONE`);
+   * the page only tells the machine how the user is now, so a wizard gone stale ends before it saves anything.
+   */
   async function renderWizard(
     request: FastifyRequest,
     reply: FastifyReply,
     initial: FlowRecord,
     user: User,
-    extra: { form?: Form; errors?: Record<string, string>; notice?: string },
+    extra: { form?: Form; errors?: Record<string, string> },
     status = 200,
   ) {
     let flow = initial;
-    const context = () => wizardContext(flow);
-    if (stateOf(flow) === 'proving' && context().verificationId) {
-      const proof = await deps.verifications.get(context().verificationId!);
-      if (proof.status !== 'pending') {
-        flow = await wizards.dispatch(flow, {
-          type: 'PROOF_RESULT',
-          verificationId: proof.id,
-          status: proof.status,
-        });
-        if (stateOf(flow) === 'details')
-          extra = {
-            ...extra,
-            notice: `That did not work (${proof.reason ?? proof.status}). Check the details and try again.`,
-          };
-      }
-    }
+    if (flow.status === 'pending')
+      flow = await wizards.dispatch(flow, {
+        type: 'USER_SEEN',
+        user: { enrolledAt: user.enrolledAt ?? null, updatedAt: user.updatedAt },
+      });
+    const view = wizardOf(flow);
+    const { context } = view;
     const page = pageBase(request, config.serviceName);
-    switch (stateOf(flow)) {
-      case 'chooseMethod':
-        return sendHtml(reply, status, renderChooseMethod(page, { methods: context().methods }));
+    switch (view.step) {
+      case 'choose-method':
+        return sendHtml(reply, status, renderChooseMethod(page, { methods: context.methods }));
       case 'details': {
-        const method = context().method ?? 'sms';
+        const problem = problemText(context.problem, context.proofReason);
+        const errors = { ...(problem.field ? { currentPin: problem.field } : {}), ...(extra.errors ?? {}) };
         return sendHtml(
           reply,
           status,
           renderDetails(page, {
-            method,
+            method: context.method ?? 'sms',
             values: extra.form ?? defaultsFor(user),
-            errors: extra.errors ?? {},
+            errors,
+            askCurrentPin: asksCurrentPin(context),
             askPin: config.portal.requirePin || !!user.pinHash,
             pinOptional: !!user.pinHash && !isEnroll(flow),
             pinHint: pinHint(config.pin),
-            canGoBack: context().methods.length > 1,
-            ...(extra.notice ? { notice: extra.notice } : {}),
+            canGoBack: context.methods.length > 1,
+            ...(problem.notice ? { notice: problem.notice } : {}),
           }),
         );
       }
-      case 'proving': {
-        const method = context().method ?? 'sms';
-        const proof = context().verificationId
-          ? await deps.verifications.get(context().verificationId!)
-          : null;
-        const code = request.portalSession?.data.proofCode;
+      case 'confirming-current':
+      case 'proving':
+      case 'saving': {
+        const current = view.step === 'confirming-current';
+        const method = (current ? context.currentMethod : context.method) ?? 'sms';
+        const proof = view.childId ? await childView(view.childId) : null;
+        const code = view.childId ? deps.verifications.screenCode(view.childId) : null;
         return sendHtml(
           reply,
           status,
           renderWaiting(page, {
-            title: method === 'voice' ? 'Voice Call' : 'SMS Text',
+            title: current ? 'Confirm it is you' : method === 'voice' ? 'Voice Call' : 'SMS Text',
             method,
-            status: proof?.status ?? 'pending',
+            status: view.step === 'saving' ? 'approved' : (proof?.status ?? 'pending'),
             ...(proof?.progress ? { progress: proof.progress } : {}),
-            codeEntry: method === 'sms' && config.otp.smsMode === 'one-way',
-            ...(code ? { showCode: code } : {}),
+            codeEntry: method === 'sms' && config.otp.smsMode === 'one-way' && view.step !== 'saving',
+            ...(code && method === 'voice' ? { showCode: code } : {}),
+            ...(current ? { intro: 'First we call or text your current phone, to be sure it is you.' } : {}),
             action: '/setup',
           }),
         );
@@ -232,24 +235,42 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
             count: QUESTION_COUNT,
             values: extra.form ?? {},
             errors: extra.errors ?? {},
-            ...(extra.notice ? { error: extra.notice } : {}),
+            ...(extra.errors?.form ? { error: extra.errors.form } : {}),
           }),
         );
       case 'done': {
-        // The proof was a verification, so the session counts as verified from here.
-        const { wizard: _w, proofCode: _p, ...data } = request.portalSession!.data;
+        // The proof was a verification on the phone she now has, so the session counts as verified from here.
+        const { wizard: _w, ...data } = request.portalSession!.data;
         const notice = isEnroll(flow) ? 'You are enrolled.' : 'Your settings were changed.';
-        await establishSession(request, reply, { stage: 'verified', data: { ...data, notice } });
+        const phoneVerifiedAt =
+          context.purpose === 'change-questions' ? data.phoneVerifiedAt : String(deps.clock.now());
+        await establishSession(request, reply, {
+          stage: 'verified',
+          data: { ...data, notice, ...(phoneVerifiedAt ? { phoneVerifiedAt } : {}) },
+        });
         return reply.redirect('/', 303);
       }
-      default: {
-        // Canceled (too many failed proofs): nothing was saved and nothing was proven; start over.
-        const { wizard: _w, proofCode: _p, ...data } = request.portalSession!.data;
-        request.portalSession!.data = data;
+      case 'canceled': {
+        // Nothing was saved and nothing was proven for this session: start over (or go home).
+        const { wizard: _w, ...data } = request.portalSession!.data;
+        request.portalSession!.data =
+          context.canceledBecause === 'stale'
+            ? { ...data, notice: 'Your settings were changed elsewhere, so this change was not saved.' }
+            : data;
         await saveSession(request);
         const home = request.portalSession!.stage === 'verified';
         return reply.redirect(home ? '/' : '/setup', 303);
       }
+    }
+  }
+
+  /** A child's status for the waiting page; a child whose start job has not run yet is simply pending. */
+  async function childView(id: string) {
+    try {
+      return await deps.verifications.get(id);
+    } catch (error) {
+      ignoreClosed(error);
+      return null;
     }
   }
 
@@ -294,12 +315,8 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
   }
 }
 
-function stateOf(flow: FlowRecord): string {
-  return String((flow.snapshot as { value: unknown }).value);
-}
-
 function isEnroll(flow: FlowRecord): boolean {
-  return wizardContext(flow).purpose === 'enroll';
+  return wizardOf(flow).context.purpose === 'enroll';
 }
 
 function defaultsFor(user: User): Form {
@@ -311,6 +328,23 @@ function defaultsFor(user: User): Form {
   };
 }
 
-function withoutNull(phones: Record<string, string | null>): User['phones'] {
-  return Object.fromEntries(Object.entries(phones).filter(([, v]) => v !== null)) as User['phones'];
+/** What the page says about the machine's last refusal: a field error under the current PIN, or a notice. */
+function problemText(
+  problem: EnrollmentProblem | null,
+  reason: string | null,
+): { field?: string; notice?: string } {
+  switch (problem) {
+    case null:
+      return {};
+    case 'current-pin-missing':
+      return { field: 'Enter your current PIN.' };
+    case 'current-pin-wrong':
+      return { field: 'That is not your current PIN.' };
+    case 'locked':
+      return { field: 'Too many wrong PINs: your account is locked. Try again later.' };
+    case 'current-proof-failed':
+      return { notice: `We could not confirm it is you on your current phone (${reason}). Try again.` };
+    case 'proof-failed':
+      return { notice: `That did not work (${reason}). Check the details and try again.` };
+  }
 }

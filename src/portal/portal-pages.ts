@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { EnrollmentContext, EnrollmentInput } from '../../flows/enrollment/machine.js';
+import type { EnrollmentInput, EnrollmentPurpose } from '../../flows/enrollment/machine.js';
+import { type EnrollmentView, enrollmentView } from '../../flows/enrollment/view.js';
 import { translate } from '../../flows/i18n/index.js';
 import {
   type PinPolicy,
@@ -72,14 +73,21 @@ export class WizardFlows {
     return flow && flow.userId === request.portalSession?.username ? flow : null;
   }
 
-  async start(request: FastifyRequest, user: User, purpose: EnrollmentInput['purpose']): Promise<FlowRecord> {
+  async start(request: FastifyRequest, user: User, purpose: EnrollmentPurpose): Promise<FlowRecord> {
     const { config, clock, engine } = this.deps;
+    const session = request.portalSession!;
+    const phoneVerifiedAt = Number(session.data.phoneVerifiedAt);
     const input: Omit<EnrollmentInput, 'flowId'> = {
       userId: user.username,
       methods: config.portal.methods,
       currentMethod: user.method === 'sms' || user.method === 'voice' ? user.method : null,
       questionsRequired: config.portal.securityQuestions,
       purpose,
+      precondition: { enrolledAt: user.enrolledAt ?? null, updatedAt: user.updatedAt },
+      current: { phones: user.phones, hasPin: user.pinHash !== null },
+      sessionHandle: session.handle,
+      phoneVerifiedAt: Number.isFinite(phoneVerifiedAt) && phoneVerifiedAt > 0 ? phoneVerifiedAt : null,
+      freshFactorMs: config.portal.factorChangeFreshMs,
       at: clock.now(),
     };
     const flow = await engine.start(enrollmentFlow.id, {
@@ -89,9 +97,7 @@ export class WizardFlows {
       expiresAt: clock.now() + 8 * 3600_000,
       input,
     });
-    const session = request.portalSession!;
     session.data = { ...session.data, wizard: flow.id };
-    delete session.data.proofCode;
     await saveSession(request);
     return flow;
   }
@@ -101,9 +107,8 @@ export class WizardFlows {
   }
 }
 
-export function wizardContext(flow: FlowRecord): EnrollmentContext {
-  return (flow.snapshot as { context: EnrollmentContext }).context;
-}
+/** The typed view of a wizard flow: its step, the child it waits for, its context. */
+export const wizardOf = (flow: FlowRecord): EnrollmentView => enrollmentView(flow.snapshot);
 
 /** The portal's pages are in English for now; the words come from the PIN policy's catalogue entries. */
 export function pinProblemText(problem: PinProblem, policy: PinPolicy): string {

@@ -36,7 +36,9 @@ export function secondFactorRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
       const view = await deps.verifications.get(id);
       if (view.status === 'approved') {
         const { verify: _v, verifyCode: _c, ...data } = session.data;
-        await establishSession(request, reply, { stage: 'verified', data });
+        // A factor change by a user without a PIN needs a recent proof on her phone: this is one.
+        const phoneVerifiedAt = String(deps.clock.now());
+        await establishSession(request, reply, { stage: 'verified', data: { ...data, phoneVerifiedAt } });
         return reply.redirect('/', 303);
       }
       const method = view.method === 'voice' ? 'voice' : 'sms';

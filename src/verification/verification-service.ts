@@ -17,7 +17,7 @@ import type { SmsDirectory } from '../store/sms-directory.js';
 import type { UserStore } from '../store/user-store.js';
 import type { Method, User } from '../users/user.js';
 import { judgeAnswer } from './answer-judge.js';
-import { effectiveUser, proofPurpose } from './effective-user.js';
+import { answeringUser } from './answering-user.js';
 import type { PushVerifications } from './push-verifications.js';
 import type { TotpVerifications } from './totp-verifications.js';
 import { type VerificationView, verificationView } from './verification-view.js';
@@ -83,29 +83,6 @@ export class VerificationService {
       purpose: child.purpose,
       parentId: link.parentId,
       ...(proofPinHash ? { proofPinHash } : {}),
-    });
-  }
-
-  /** The wizard's proof until it becomes a child flow (`startChild`): it goes with `effective-user.ts`. */
-  async startProof(request: {
-    username: string;
-    method: 'sms' | 'voice';
-    enrollmentFlowId: string;
-    phones: User['phones'];
-    pinHash: string | null;
-  }): Promise<VerificationView & { code?: string }> {
-    const stored = await this.deps.users.get(request.username);
-    if (!stored) throw notFound('user_not_found', 'No such user');
-    await this.deps.guard.assertMayTry(stored.username);
-    const user: User = {
-      ...stored,
-      phones: request.phones,
-      pinHash: request.pinHash ?? stored.pinHash,
-      pinMustChange: false,
-    };
-    return this.startWith(user, request.method, {
-      flowId: newFlowId(),
-      purpose: proofPurpose(request.enrollmentFlowId),
     });
   }
 
@@ -273,7 +250,7 @@ export class VerificationService {
 
   private async pinHashFor(flow: FlowRecord, context: SmsOtpContext): Promise<string | null> {
     if (!context.pinRequired) return null;
-    const user = await effectiveUser(flow, this.deps.users, this.deps.engine);
+    const user = await answeringUser(flow, this.deps.users);
     // A user deleted mid-flow can no longer prove a PIN: an impossible hash makes every answer wrong.
     return user?.pinHash ?? 'none';
   }

@@ -20,7 +20,7 @@ import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { UserStore } from '../store/user-store.js';
 import type { User } from '../users/user.js';
-import { effectiveUser } from './effective-user.js';
+import { answeringUser } from './answering-user.js';
 import { judgeDigits } from './voice-judge.js';
 
 const VOICE_LANGUAGE: Record<Language, VoiceLanguage> = { en: 'en-US', es: 'es-ES' };
@@ -130,7 +130,7 @@ export class VoiceCalls implements VoiceSessionHandler {
     const context = voiceContext(flow);
     const current = answeredStep(flow.snapshot);
     if (!current || (step !== undefined && step !== context.prompts)) return this.promptOf(flow);
-    const user = await effectiveUser(flow, this.deps.users, this.deps.engine);
+    const user = await answeringUser(flow, this.deps.users);
     const stored = user?.pinHash;
     const refresh = stored
       ? (fresh: string) => this.deps.users.replacePinHash(flow.userId, stored, fresh)

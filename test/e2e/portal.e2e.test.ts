@@ -238,8 +238,9 @@ describe('portal in a browser', () => {
       await answerOnKeypad(phone, primary, '7305#', 'portal-15');
       await expect.poll(() => page.locator('h1').textContent(), { timeout: 15_000 }).toBe('Your account');
 
-      // A new number replaces the old one only once a call to it is answered with the PIN.
+      // A new number replaces the old one only with the current PIN, and once a call to it is answered.
       await page.getByRole('button', { name: 'Change phone numbers' }).click();
+      await page.getByLabel('Current PIN').fill('7305');
       const newPrimary = '+12025550179';
       await page.getByLabel('Primary phone').fill(newPrimary);
       await page.getByRole('button', { name: 'Call Me Now to Authenticate' }).click();

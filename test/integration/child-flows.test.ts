@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secondFactorFlow } from '../../flows/registry.js';
+import { enrollmentView } from '../../flows/enrollment/view.js';
+import { enrollmentFlow, secondFactorFlow } from '../../flows/registry.js';
 import { secondFactorView } from '../../flows/second-factor/view.js';
 import { ChildFlows } from '../../src/engine/child-flows.js';
 import type { FlowRecord } from '../../src/engine/flow-store.js';
@@ -219,5 +220,105 @@ describe('child flows under a crash between the verdict and the parent', () => {
     // The verdict text went out once too: the sweeper relayed the dead process's outbox, nothing more.
     await waitForTexts(t, mobile, 2);
     expect((await textsTo(t, mobile)).filter((m) => m.body.includes('You are verified'))).toHaveLength(1);
+  });
+});
+
+describe('the enrolment wizard on child flows, under a crash between the verdict and the wizard', () => {
+  it('"Text Me Now": the proof is a child; its verdict, lost with the process, reaches the wizard by the sweep', async () => {
+    const { username } = await newUser();
+    const stored = (await t.runtime.users.get(username))!;
+    const newMobile = `+1202555${String(7000 + seq)}`;
+    const wizard = await t.runtime.engine.start(enrollmentFlow.id, {
+      userId: username,
+      purpose: 'portal:enroll',
+      method: 'portal',
+      expiresAt: t.clock.now() + 3600_000,
+      input: {
+        userId: username,
+        methods: ['sms'],
+        currentMethod: null,
+        questionsRequired: false,
+        purpose: 'enroll',
+        precondition: { enrolledAt: null, updatedAt: stored.updatedAt },
+        current: { phones: stored.phones, hasPin: false },
+        sessionHandle: 'test-session',
+        phoneVerifiedAt: null,
+        freshFactorMs: 300_000,
+        at: t.clock.now(),
+      },
+    });
+    const pinHash = await t.runtime.hasher.hash('582914');
+    await t.runtime.engine.dispatch(wizard.id, {
+      type: 'SUBMIT_DETAILS',
+      phones: { mobile: newMobile },
+      pinHash,
+      currentPin: 'none',
+      at: t.clock.now(),
+    });
+    const code = codeIn((await waitForTexts(t, newMobile, 1))[0]!);
+    const childId = `${wizard.id}-c1`;
+    // The child checks the PIN typed in the wizard, which it carries in its own input.
+    expect((await load(childId)).input).toMatchObject({
+      parent: { flowId: wizard.id },
+      proofPinHash: pinHash,
+    });
+
+    const crashing = await startTestRuntime(
+      redis.url,
+      { SWEEP_GRACE_MS: '0' },
+      {
+        listen: false,
+        workers: false,
+        clock: t.clock,
+        hooks: {
+          afterCommit: async () => {
+            throw new Error('simulated crash after the verdict');
+          },
+        },
+      },
+    );
+    try {
+      await expect(
+        crashing.runtime.inbound.onInbound({
+          messageSid: `SMwizard${seq}`,
+          from: newMobile,
+          to: '+12025550100',
+          body: `${code} 582914`,
+        }),
+      ).rejects.toThrow('simulated crash');
+    } finally {
+      await crashing.stop();
+    }
+    expect((await load(childId)).status).toBe('approved');
+    expect(enrollmentView((await load(wizard.id)).snapshot).step).toBe('proving');
+    expect((await t.runtime.users.get(username))?.enrolledAt).toBeUndefined();
+
+    expect(await t.runtime.sweeper.sweepOnce()).toBeGreaterThanOrEqual(1);
+    const done = await waitForParent(
+      wizard.id,
+      (f) => enrollmentView(f.snapshot).step === 'done',
+      'the wizard to finish',
+    );
+    expect(done.status).toBe('approved');
+    const enrolled = (await t.runtime.users.get(username))!;
+    expect(enrolled).toMatchObject({ phones: { mobile: newMobile }, method: 'sms', changedBy: wizard.id });
+    expect(enrolled.enrolledAt).toBeGreaterThan(0);
+
+    // The outbox relayed again: the wizard heard the verdict once, saved once.
+    const [entry] = (await t.runtime.store.readLog(childId)).filter((e) =>
+      e.effects.includes('notifyParent'),
+    );
+    await t.runtime.relay.relay(childId, entry!.version, [
+      { type: 'notifyParent', parentId: wizard.id, childId, status: 'approved' },
+    ]);
+    await t.runtime.sweeper.sweepOnce();
+    await eventually(async () =>
+      (await t.runtime.store.strandedOutboxes(Date.now() + 60_000)).length === 0 ? true : undefined,
+    );
+    await effectDone(wizard.id, 'notifyUser');
+    expect(await verdictsHeard(wizard.id)).toHaveLength(1);
+    const log = await t.runtime.store.readLog(wizard.id);
+    expect(log.filter((e) => e.effects.includes('updateUser'))).toHaveLength(1);
+    expect(log.filter((e) => e.event.type === 'SETTINGS_SAVED')).toHaveLength(1);
   });
 });

@@ -53,6 +53,8 @@ export interface DetailsData {
   method: Method;
   values: Record<string, string>;
   errors: Record<string, string>;
+  /** A factor change by a user who has a PIN: the current PIN is asked first. */
+  askCurrentPin: boolean;
   askPin: boolean;
   pinOptional: boolean;
   /** What a PIN must be, from the configured policy. */
@@ -79,6 +81,19 @@ ${textField({ id: 'backup', label: 'Backup phone (optional)', type: 'tel', value
           autocomplete: 'tel',
           inputmode: 'tel',
         });
+  const currentPinField = data.askCurrentPin
+    ? textField({
+        id: 'currentPin',
+        label: 'Current PIN',
+        type: 'password',
+        error: errors.currentPin,
+        hint: 'Changing how you sign in needs your current PIN.',
+        required: true,
+        inputmode: 'numeric',
+        autocomplete: 'current-password',
+        maxlength: 12,
+      })
+    : '';
   const pinFields = data.askPin
     ? html`${textField({ id: 'pin', label: data.pinOptional ? 'New PIN (optional: keep your PIN)' : 'PIN', type: 'password', error: errors.pin, hint: data.pinHint, required: !data.pinOptional, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}
 ${textField({ id: 'pinConfirm', label: 'Confirm PIN', type: 'password', error: errors.pinConfirm, required: !data.pinOptional, inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12 })}`
@@ -91,6 +106,7 @@ ${textField({ id: 'pinConfirm', label: 'Confirm PIN', type: 'password', error: e
 ${errorBox(data.notice)}
 <form method="post" action="/setup/details" class="stacked-form" novalidate>
 ${csrfInput(base.account.csrfToken)}
+${currentPinField}
 ${phoneFields}
 ${pinFields}
 <button type="submit" class="button">${button}</button>
@@ -141,6 +157,8 @@ export interface WaitingData {
   error?: string;
   action: string;
   title: string;
+  /** Said before the instructions (why this call or text). */
+  intro?: string;
   /** Offer the security questions instead (when configuration allows it). */
   questionsLink?: boolean;
 }
@@ -176,6 +194,7 @@ export function renderWaiting(base: PageBase, data: WaitingData): string {
     base,
     data.title,
     html`<h1>${data.title}</h1>
+${data.intro ? html`<p>${data.intro}</p>` : ''}
 <p>${instructions}</p>
 ${data.showCode ? html`<p class="code-display">Code to key: <strong>${data.showCode}</strong></p>` : ''}
 <p class="status" role="status" aria-live="polite">Status: <strong>${statusText(data)}</strong></p>
