@@ -173,7 +173,8 @@ describe('the PIN page', () => {
       pinConfirm: '739164',
     });
     expect(changed.location).toBe('/');
-    expect((await other.get('/')).location).toBe('/login');
+    // The sign-outs are an effect job: wait for the fact, then check this session still works.
+    await eventually(async () => ((await other.get('/')).location === '/login' ? true : undefined));
     expect((await portal.get('/')).status).toBe(200);
   });
 });
