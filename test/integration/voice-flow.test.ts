@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TIMERS_QUEUE, type TimerJobData } from '../../src/engine/queues.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { createUser, waitForStatus } from '../support/sms-helpers.js';
-import { eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
+import { effectsSettled, eventually, startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
 import { callsTo, gathering, handset, over, ringing, spoken, waitForCall } from '../support/voice-helpers.js';
 
 let redis: RedisServerHandle;
@@ -149,6 +149,7 @@ describe('voice verification through the simulator', () => {
     const second = await waitForCall(t, backup, ringing, 'backup call');
     await handset(t, second.sid, 'status', { status: 'no-answer' });
     expect((await waitForStatus(t, id, 'failed')).reason).toBe('no-answer');
+    await effectsSettled(t);
     expect(await callsTo(t, backup)).toHaveLength(1);
   });
 

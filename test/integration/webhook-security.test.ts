@@ -9,7 +9,12 @@ import {
   textsTo,
   waitForTexts,
 } from '../support/sms-helpers.js';
-import { startTestRuntime, TEST_SIGNING_KEY, type TestRuntime } from '../support/test-runtime.js';
+import {
+  effectsSettled,
+  startTestRuntime,
+  TEST_SIGNING_KEY,
+  type TestRuntime,
+} from '../support/test-runtime.js';
 
 let redis: RedisServerHandle;
 let t: TestRuntime;
@@ -102,6 +107,8 @@ describe('webhook signatures', () => {
     });
     expect(third.status).toBe(200);
     expect(await flowState(id)).toMatchObject({ version: 3, attempts: 2 });
+    await effectsSettled(t);
+    expect(await textsTo(t, mobile)).toHaveLength(3); // the code, and one "wrong answer" per distinct reply
   });
 
   it('answers malformed but signed webhooks with 400, never 5xx', async () => {
