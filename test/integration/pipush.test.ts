@@ -53,15 +53,18 @@ const statusOf = async (id: string) => (await t.api(`/api/v1/verifications/${id}
 const wrongOption = (challenge: Challenge, number: string) =>
   challenge.require_presence!.split(',').find((o) => o !== number)!;
 
-async function auditOfFlow(flowId: string) {
-  await eventually(async () =>
-    (await t.runtime.effectsQueue.getJobCounts('waiting', 'active', 'delayed')).waiting === 0
-      ? true
-      : undefined,
-  );
-  return (await t.runtime.audit.recent(500))
-    .filter((e) => (e.data as { flowId?: string } | undefined)?.flowId === flowId)
-    .map((e) => ({ event: e.event, userId: e.userId, data: e.data }));
+/** The flow's audit trail once its `last` event is written and no effect job is left to run. */
+async function auditOfFlow(flowId: string, last: string) {
+  const ofFlow = async () =>
+    (await t.runtime.audit.recent(500)).filter(
+      (e) => (e.data as { flowId?: string } | undefined)?.flowId === flowId,
+    );
+  await eventually(async () => {
+    const counts = await t.runtime.effectsQueue.getJobCounts('waiting', 'active');
+    const settled = counts.waiting === 0 && counts.active === 0;
+    return settled && (await ofFlow()).some((e) => e.event === last) ? true : undefined;
+  });
+  return (await ofFlow()).map((e) => ({ event: e.event, userId: e.userId, data: e.data }));
 }
 
 beforeAll(async () => {
@@ -295,7 +298,7 @@ describe('one engine for both apps', () => {
     expect(await statusOf(viaOwn.id)).toMatchObject({ status: 'approved' });
 
     const trail = async (flowId: string, deviceId: string) =>
-      (await auditOfFlow(flowId)).map((e) => ({
+      (await auditOfFlow(flowId, 'push.approved')).map((e) => ({
         ...e,
         data: {
           ...(e.data as object),
@@ -318,7 +321,7 @@ describe('fraud', () => {
     expect([reported.status, reported.body.result]).toEqual([200, { status: true, value: true }]);
     expect(await statusOf(push.id)).toMatchObject({ status: 'fraud', reason: 'reported-by-user' });
     await eventually(async () => ((await t.api('/api/v1/users/cy')).body.blocked ? true : undefined));
-    expect((await auditOfFlow(push.id)).map((e) => e.event)).toContain('fraud.reported');
+    expect((await auditOfFlow(push.id, 'fraud.reported')).map((e) => e.event)).toContain('fraud.reported');
     const again = await t.api('/api/v1/verifications', { body: { username: 'cy', method: 'push' } });
     expect(again.status).toBe(403);
   });
