@@ -124,7 +124,7 @@ export interface StoreQuestionsEffect {
   answers: { questionId: string; hash: string }[];
 }
 
-export type SettingChange = 'enrollment' | 'phone' | 'pin' | 'method' | 'questions';
+export type SettingChange = 'enrollment' | 'phone' | 'pin' | 'method' | 'questions' | 'device-removed';
 
 /** Tells the user by mail which settings changed (never what they changed to). */
 export interface NotifyUserEffect {

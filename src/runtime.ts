@@ -71,6 +71,7 @@ import { SmsDirectory } from './store/sms-directory.js';
 import { UserStore } from './store/user-store.js';
 import { TotpService } from './totp/totp-service.js';
 import { TotpStore } from './totp/totp-store.js';
+import { UserDeletion } from './users/user-deletion.js';
 import { SmsInbound } from './verification/sms-inbound.js';
 import { TotpVerifications } from './verification/totp-verifications.js';
 import { VerificationService } from './verification/verification-service.js';
@@ -131,6 +132,7 @@ export class Runtime {
   readonly totp: TotpService;
   readonly metrics: EngineMetrics;
   private metricsServer: FastifyInstance | null = null;
+  private readonly totpStore: TotpStore;
   private readonly queueConnection: Redis;
   private readonly producerConnection: Redis;
   readonly availability: RedisAvailability;
@@ -219,6 +221,7 @@ export class Runtime {
     const secrets = new CodeSecrets(config.secretKey);
     this.hasher = new SecretHasher(config.secretKey);
     this.carrier = options.carrier ?? selectCarrier(config, logger);
+    this.directEffects = new DirectEffects(this.queues.effects);
     this.mobile = createMobileApp({
       config,
       redis: this.redis,
@@ -233,6 +236,7 @@ export class Runtime {
       guard: this.guard,
       clock: this.clock,
       logger,
+      effects: this.directEffects,
     });
     this.voice = new VoiceCalls({
       config,
@@ -244,8 +248,9 @@ export class Runtime {
       logger,
     });
     this.voiceCarrier = options.voiceCarrier ?? selectVoiceCarrier(config, this.voice, logger);
+    this.totpStore = new TotpStore(this.redis, this.keys);
     this.totp = new TotpService({
-      store: new TotpStore(this.redis, this.keys),
+      store: this.totpStore,
       guard: this.guard,
       clock: this.clock,
       secretKey: config.secretKey,
@@ -270,7 +275,6 @@ export class Runtime {
       guard: this.guard,
       clock: this.clock,
     });
-    this.directEffects = new DirectEffects(this.queues.effects);
     this.inbound = new SmsInbound({
       config,
       engine: this.engine,
@@ -421,6 +425,12 @@ export class Runtime {
               hasher: this.hasher,
               clock: this.clock,
               adminChanges: new AdminChanges({ audit: this.audit, effects: this.directEffects }),
+              deletion: new UserDeletion({
+                users: this.users,
+                devices: this.mobile.registry,
+                totp: this.totpStore,
+                sessions: this.portalSessions,
+              }),
               phonePolicy: config.phones,
               pinPolicy: config.pin,
               defaults: { language: config.defaultLanguage },

@@ -10,6 +10,7 @@ import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { UserStore } from '../store/user-store.js';
 import { METHODS, phoneNumbersOf, publicUser, type User } from '../users/user.js';
+import type { UserDeletion } from '../users/user-deletion.js';
 import { type AdminChanges, settingChanges } from './admin-changes.js';
 import { errorResponses, userViewSchema } from './api-schemas.js';
 import { normalizePhones, type PhoneFields, phonesSchema } from './phone-fields.js';
@@ -54,6 +55,8 @@ export function usersRoutes(deps: {
   clock: Clock;
   /** Audits and mails the changes a PATCH makes to phones, PIN or method. */
   adminChanges: AdminChanges;
+  /** DELETE: the user with her devices, TOTP secret and sessions. */
+  deletion: Pick<UserDeletion, 'delete'>;
   phonePolicy: PhonePolicy;
   pinPolicy: PinPolicy;
   defaults: { language: User['language'] };
@@ -197,7 +200,7 @@ export function usersRoutes(deps: {
       },
       async (request, reply) => {
         const { username: name } = request.params;
-        if (!(await users.delete(name))) throw notFound('user_not_found', 'No such user');
+        if (!(await deps.deletion.delete(name))) throw notFound('user_not_found', 'No such user');
         return reply.code(204).send(null);
       },
     );

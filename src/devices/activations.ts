@@ -106,6 +106,13 @@ export class Activations {
     return { id, kind, code, expiresAt };
   }
 
+  /** Drops the user's live activation, if any (the user was deleted: it must not activate a later namesake). */
+  async revokeFor(userId: string): Promise<void> {
+    const latest = this.latestKey(userId);
+    const id = await this.redis.get(latest);
+    await this.redis.del(latest, ...(id ? [this.keys.activation(id)] : []));
+  }
+
   /**
    * Whose activation this is (to throttle the check in that user's lockout); null when unknown, expired, used or
    * of another kind (a product activation is never redeemed as a privacyIDEA token, nor the other way round).

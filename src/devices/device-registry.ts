@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { DirectEffects } from '../engine/direct-effects.js';
 import { AppError, conflict } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SecretGuard } from '../security/secret-guard.js';
@@ -36,6 +38,8 @@ export class DeviceRegistry {
       clock: Clock;
       logger: Logger;
       maxDevices: number;
+      /** The mailed notice of a removal: a `notifyUser` job on the effects queue (retried, never lost). */
+      effects: Pick<DirectEffects, 'add'>;
     },
   ) {}
 
@@ -79,14 +83,33 @@ export class DeviceRegistry {
     return registered;
   }
 
-  /** Removes one of the user's devices (from the portal, or the device itself); false when there is none. */
+  /**
+   * Removes one of the user's devices (from the portal, the API, or the device itself): audited, and the user is
+   * mailed a notice (a removal they did not make is worth knowing about). False when there is no such device.
+   */
   async remove(userId: string, deviceId: string, by: 'portal' | 'device' | 'api'): Promise<boolean> {
     const removed = await this.deps.devices.remove(userId, deviceId);
     if (removed) {
       await this.deps.audit.append({ event: 'device.removed', userId, data: { deviceId, by } });
+      await this.deps.effects.add(`device-removed-${randomUUID()}`, [
+        { type: 'notifyUser', userId, changes: ['device-removed'] },
+      ]);
       this.deps.logger.info({ user: userId, deviceId, by }, 'device removed');
     }
     return removed;
+  }
+
+  /** The user is being deleted: every device and the live activation go (audited; nobody left to mail). */
+  async removeAllOf(userId: string): Promise<void> {
+    await this.deps.activations.revokeFor(userId);
+    const devices = await this.deps.devices.list(userId);
+    await this.deps.devices.removeAll(userId);
+    for (const device of devices)
+      await this.deps.audit.append({
+        event: 'device.removed',
+        userId,
+        data: { deviceId: device.id, by: 'user-deleted' },
+      });
   }
 }
 

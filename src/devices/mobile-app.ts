@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { StatusWaiter } from '../api/status-waiter.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
+import type { DirectEffects } from '../engine/direct-effects.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { Keys } from '../engine/keys.js';
 import type { Logger } from '../log.js';
@@ -43,6 +44,7 @@ export function createMobileApp(deps: {
   guard: Pick<SecretGuard, 'check' | 'assertMayTry'>;
   clock: Clock;
   logger: Logger;
+  effects: Pick<DirectEffects, 'add'>;
 }) {
   const { config, redis, clock, logger } = deps;
   const keys = deviceKeys(deps.keys);
@@ -76,6 +78,7 @@ export function createMobileApp(deps: {
     clock,
     logger,
     maxDevices: config.push.maxDevices,
+    effects: deps.effects,
   });
   const { webPush } = config.push;
   const policy: PushEndpointPolicy = { hosts: webPush.hosts, allowLoopbackHttp: config.env !== 'production' };

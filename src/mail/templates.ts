@@ -37,6 +37,7 @@ const CHANGES: Record<Language, Record<SettingChange, string>> = {
     pin: 'your PIN was changed',
     method: 'your verification method was changed',
     questions: 'your security questions were changed',
+    'device-removed': 'an authenticator device was removed from your account',
   },
   es: {
     enrollment: 'se ha configurado la verificación de acceso de su cuenta',
@@ -44,6 +45,7 @@ const CHANGES: Record<Language, Record<SettingChange, string>> = {
     pin: 'se ha cambiado su PIN',
     method: 'se ha cambiado su método de verificación',
     questions: 'se han cambiado sus preguntas de seguridad',
+    'device-removed': 'se ha quitado un dispositivo autenticador de su cuenta',
   },
 };
 

@@ -38,6 +38,11 @@ export class TotpStore {
     return `${this.keys.tag}:totp:${encodeURIComponent(usernameKey(username))}`;
   }
 
+  /** The user was deleted: a later user of the same name must not inherit the secret. */
+  async delete(username: string): Promise<void> {
+    await this.redis.del(this.key(username));
+  }
+
   async get(username: string): Promise<TotpRecord> {
     const raw = await this.redis.hgetall(this.key(username));
     return {
