@@ -24,6 +24,7 @@ import {
   smsOtpFence,
   smsOtpMachine,
 } from './sms-otp/machine.js';
+import { smsStatusOf } from './sms-otp/view.js';
 import {
   TOTP_CHECK_MACHINE_ID,
   TOTP_CHECK_MACHINE_VERSION,
@@ -36,6 +37,7 @@ import {
   voiceCallFence,
   voiceCallMachine,
 } from './voice-call/machine.js';
+import { voiceStatusOf } from './voice-call/view.js';
 
 export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
   id: string;
@@ -53,42 +55,19 @@ export interface FlowDefinition<M extends AnyStateMachine = AnyStateMachine> {
   fence?(snapshot: SnapshotFrom<M>): string | null;
 }
 
-const stateStatus = (value: unknown): VerificationStatus => {
-  switch (value) {
-    case 'approved':
-    case 'expired':
-    case 'failed':
-    case 'fraud':
-    case 'canceled':
-    case 'denied':
-      return value;
-    default:
-      return 'pending';
-  }
-};
-
 export const smsOtpFlow: FlowDefinition<typeof smsOtpMachine> = {
   id: SMS_OTP_MACHINE_ID,
   version: SMS_OTP_MACHINE_VERSION,
   machine: smsOtpMachine,
-  statusOf: (snapshot) => (snapshot.value === 'superseded' ? 'failed' : stateStatus(snapshot.value)),
+  statusOf: smsStatusOf,
   fence: smsOtpFence,
-};
-
-const voiceStatus: Record<string, VerificationStatus> = {
-  verified: 'approved',
-  rejected: 'failed',
-  failed: 'failed',
-  fraud: 'fraud',
-  canceled: 'canceled',
 };
 
 export const voiceCallFlow: FlowDefinition<typeof voiceCallMachine> = {
   id: VOICE_CALL_MACHINE_ID,
   version: VOICE_CALL_MACHINE_VERSION,
   machine: voiceCallMachine,
-  statusOf: (snapshot) =>
-    (typeof snapshot.value === 'string' ? voiceStatus[snapshot.value] : undefined) ?? 'pending',
+  statusOf: voiceStatusOf,
   fence: voiceCallFence,
 };
 

@@ -241,7 +241,10 @@ const cancelBecause = (why: 'user' | 'too-many-failures' | 'stale') =>
   enrollmentSetup.assign({ canceledBecause: why });
 
 /** A proof's verdict: only the current child's counts; too many failures end the wizard. */
-const proofVerdict = (onApproved: 'proving' | 'saving', problem: 'proof-failed' | 'current-proof-failed') => [
+const proofVerdict = (
+  onApproved: 'provingNew' | 'savingSettings',
+  problem: 'proof-failed' | 'current-proof-failed',
+) => [
   { guard: not('currentChild') },
   { guard: 'approved' as const, target: onApproved },
   {
@@ -249,7 +252,7 @@ const proofVerdict = (onApproved: 'proving' | 'saving', problem: 'proof-failed' 
     target: 'canceled',
     actions: [forgetChild, cancelBecause('too-many-failures')],
   },
-  { target: 'details', actions: failedProof(problem) },
+  { target: 'editingDetails', actions: failedProof(problem) },
 ];
 
 /** Before anything is saved: a user changed elsewhere makes this wizard stale, and it ends. */
@@ -307,21 +310,21 @@ export const enrollmentMachine = enrollmentSetup.createMachine({
       canceledBecause: null,
     };
   },
-  initial: 'start',
+  initial: 'routing',
   states: {
-    start: {
+    routing: {
       always: [
-        { guard: 'onlyQuestions', target: 'questions' },
-        { guard: 'methodKnown', target: 'details' },
-        { target: 'chooseMethod' },
+        { guard: 'onlyQuestions', target: 'askingQuestions' },
+        { guard: 'methodKnown', target: 'editingDetails' },
+        { target: 'choosingMethod' },
       ],
     },
-    chooseMethod: {
+    choosingMethod: {
       tags: ['choosing-method'],
       on: {
         CHOOSE: {
           guard: 'allowed',
-          target: 'details',
+          target: 'editingDetails',
           actions: enrollmentSetup.assign({
             method: ({ event }) => (event.type === 'CHOOSE' ? event.method : null),
           }),
@@ -330,64 +333,64 @@ export const enrollmentMachine = enrollmentSetup.createMachine({
         CANCEL: { target: 'canceled', actions: cancelBecause('user') },
       },
     },
-    details: {
+    editingDetails: {
       tags: ['awaiting-details'],
       on: {
         SUBMIT_DETAILS: [
-          { guard: 'noCurrentFactorNeeded', target: 'proving', actions: keepDetails },
-          { guard: 'currentPinRight', target: 'proving', actions: keepDetails },
+          { guard: 'noCurrentFactorNeeded', target: 'provingNew', actions: keepDetails },
+          { guard: 'currentPinRight', target: 'provingNew', actions: keepDetails },
           { guard: 'currentPinLocked', actions: refuse('locked') },
           { guard: 'currentPinMissing', actions: refuse('current-pin-missing') },
           { guard: 'currentPinWrong', actions: refuse('current-pin-wrong') },
-          { guard: 'freshPhoneFactor', target: 'proving', actions: keepDetails },
-          { target: 'confirmingCurrent', actions: keepDetails },
+          { guard: 'freshPhoneFactor', target: 'provingNew', actions: keepDetails },
+          { target: 'confirmingCurrentPhone', actions: keepDetails },
         ],
-        BACK: { guard: 'choiceOffered', target: 'chooseMethod' },
+        BACK: { guard: 'choiceOffered', target: 'choosingMethod' },
         USER_SEEN: staleWhenChanged(false),
         CANCEL: { target: 'canceled', actions: cancelBecause('user') },
       },
     },
     // A user without a PIN whose last phone proof is not fresh: a call or text to the current phone first.
-    confirmingCurrent: {
+    confirmingCurrentPhone: {
       tags: ['confirming-current', 'waiting-for-child'],
       entry: proveCurrent,
       on: {
-        CHILD_DONE: proofVerdict('proving', 'current-proof-failed'),
-        BACK: { target: 'details', actions: [stopChild, forgetChild] },
+        CHILD_DONE: proofVerdict('provingNew', 'current-proof-failed'),
+        BACK: { target: 'editingDetails', actions: [stopChild, forgetChild] },
         USER_SEEN: staleWhenChanged(true),
         CANCEL: { target: 'canceled', actions: [stopChild, cancelBecause('user')] },
       },
     },
     // "Call Me Now" / "Text Me Now": a child verification of the new settings; its verdict arrives as CHILD_DONE.
-    proving: {
+    provingNew: {
       tags: ['proving', 'waiting-for-child'],
       entry: proveNew,
       on: {
-        CHILD_DONE: proofVerdict('saving', 'proof-failed'),
-        BACK: { target: 'details', actions: [stopChild, forgetChild] },
+        CHILD_DONE: proofVerdict('savingSettings', 'proof-failed'),
+        BACK: { target: 'editingDetails', actions: [stopChild, forgetChild] },
         USER_SEEN: staleWhenChanged(true),
         CANCEL: { target: 'canceled', actions: [stopChild, cancelBecause('user')] },
       },
     },
     // Compare-and-set against the user as the wizard found her: a wizard gone stale saves nothing and ends.
-    saving: {
+    savingSettings: {
       tags: ['saving'],
       entry: [forgetChild, save],
       on: {
         SETTINGS_SAVED: [
-          { guard: 'saved', target: 'saved' },
+          { guard: 'saved', target: 'settingsSaved' },
           { target: 'canceled', actions: cancelBecause('stale') },
         ],
       },
     },
-    saved: {
-      always: [{ guard: 'askQuestions', target: 'questions' }, { target: 'done' }],
+    settingsSaved: {
+      always: [{ guard: 'askQuestions', target: 'askingQuestions' }, { target: 'finished' }],
     },
-    questions: {
+    askingQuestions: {
       tags: ['awaiting-questions'],
       on: {
         SUBMIT_QUESTIONS: {
-          target: 'done',
+          target: 'finished',
           actions: {
             type: 'storeQuestions',
             params: ({ context, event }) => ({ userId: context.userId, answers: event.answers }),
@@ -396,7 +399,7 @@ export const enrollmentMachine = enrollmentSetup.createMachine({
         CANCEL: { target: 'canceled', actions: cancelBecause('user') },
       },
     },
-    done: { type: 'final', tags: ['done', 'final'], entry: [announce, audit] },
+    finished: { type: 'final', tags: ['done', 'final'], entry: [announce, audit] },
     canceled: { type: 'final', tags: ['canceled', 'final'] },
   },
 });

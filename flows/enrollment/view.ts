@@ -9,7 +9,7 @@ export type WizardStep =
   | 'choose-method'
   | 'details'
   | 'confirming-current'
-  | 'proving'
+  | 'proving-new'
   | 'saving'
   | 'questions'
   | 'done'
@@ -20,7 +20,7 @@ const STEP_OF_TAG: [EnrollmentTag, WizardStep][] = [
   ['choosing-method', 'choose-method'],
   ['awaiting-details', 'details'],
   ['confirming-current', 'confirming-current'],
-  ['proving', 'proving'],
+  ['proving', 'proving-new'],
   ['saving', 'saving'],
   ['awaiting-questions', 'questions'],
   ['done', 'done'],

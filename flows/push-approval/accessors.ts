@@ -1,5 +1,5 @@
 import type { VerificationStatus } from '../effects.js';
-import type { PushApprovalContext } from './machine.js';
+import { type PushApprovalContext, pushApprovalMachine } from './machine.js';
 
 /** A push flow's snapshot as the engine stores it (persisted JSON) or as `transition()` returns it. */
 export interface PushSnapshotView {
@@ -35,4 +35,12 @@ export const wasDelivered = (snapshot: PushSnapshotView): boolean => snapshot.co
 /** Whether a device may see (and answer) this challenge: asked at the start, and the challenge still open. */
 export function mayAnswer(snapshot: PushSnapshotView, deviceId: string): boolean {
   return isPushOpen(snapshot) && snapshot.context.deviceIds.includes(deviceId);
+}
+
+/** The typed view of a persisted push snapshot (as the flow store holds it). */
+export function pushView(persisted: unknown): PushSnapshotView {
+  const snapshot = pushApprovalMachine.resolveState(
+    persisted as Parameters<typeof pushApprovalMachine.resolveState>[0],
+  );
+  return { value: snapshot.value, context: snapshot.context };
 }

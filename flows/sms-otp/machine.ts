@@ -120,8 +120,11 @@ function codeMessage(context: SmsOtpContext): MessageKey {
   return context.pinRequired ? 'sms.code.reply-pin' : 'sms.code.reply';
 }
 
+/** What code outside `flows/` asks of an SMS flow (see `view.ts`). */
+export type SmsOtpTag = 'awaiting-answer' | 'open' | 'expired' | 'final';
+
 const smsOtpSetup = setup({
-  types: {} as { context: SmsOtpContext; events: SmsOtpEvent; input: SmsOtpInput },
+  types: {} as { context: SmsOtpContext; events: SmsOtpEvent; input: SmsOtpInput; tags: SmsOtpTag },
   actions: {
     ...effectActions('sendSms', 'supersedeOlder', ...VERIFICATION_EFFECTS),
     // A wrong answer counts across resends: nothing in the machine ever lowers it.
@@ -174,7 +177,7 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
   initial: 'pending',
   states: {
     pending: {
-      tags: ['awaiting-answer'],
+      tags: ['awaiting-answer', 'open'],
       entry: [textCode, scheduleExpiry, supersedeOlder],
       on: {
         REPLY: [
@@ -226,15 +229,18 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
     },
     // Not final: a late reply still gets the polite "expired" answer.
     expired: {
+      tags: ['expired'],
       entry: [assign({ reason: 'expired' }), toParent('expired')],
       on: { REPLY: { guard: 'isAnswer', actions: textTo('sms.expired') } },
     },
     approved: {
       type: 'final',
+      tags: ['final'],
       entry: [stopExpiry, outcome('success'), toParent('approved')],
     },
     failed: {
       type: 'final',
+      tags: ['final'],
       entry: [
         stopExpiry,
         assign({ reason: ({ context }) => context.reason ?? 'too-many-attempts' }),
@@ -244,6 +250,7 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
     },
     fraud: {
       type: 'final',
+      tags: ['final'],
       entry: [
         stopExpiry,
         assign({ reason: 'reported-by-user' }),
@@ -252,10 +259,15 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
         toParent('fraud'),
       ],
     },
-    canceled: { type: 'final', entry: [assign({ reason: 'canceled' }), toParent('canceled')] },
+    canceled: {
+      type: 'final',
+      tags: ['final'],
+      entry: [assign({ reason: 'canceled' }), toParent('canceled')],
+    },
     // Failed, but not a failed attempt of the user's: no outcome is recorded, so the lockout does not count it.
     superseded: {
       type: 'final',
+      tags: ['final'],
       entry: [stopExpiry, assign({ reason: 'superseded' }), toParent('failed')],
     },
   },

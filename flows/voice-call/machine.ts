@@ -156,8 +156,22 @@ const keyed =
   ({ event }: { event: VoiceCallEvent }) =>
     event.type === 'DIGITS' && event.facts.result === result;
 
+/** What code outside `flows/` asks of a call (see `view.ts`). */
+export type VoiceCallTag =
+  | 'dialing'
+  | 'answered'
+  | 'awaiting-pin'
+  | 'awaiting-new-pin'
+  | 'awaiting-pin-confirmation'
+  | 'final';
+
 const voiceCallSetup = setup({
-  types: {} as { context: VoiceCallContext; events: VoiceCallEvent; input: VoiceCallInput },
+  types: {} as {
+    context: VoiceCallContext;
+    events: VoiceCallEvent;
+    input: VoiceCallInput;
+    tags: VoiceCallTag;
+  },
   actions: {
     ...effectActions('placeCall', 'hangupCall', 'setPin', ...VERIFICATION_EFFECTS),
     countPrompt: assign({ prompts: ({ context }) => context.prompts + 1 }),
@@ -282,6 +296,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
     },
     callingBackup: { tags: ['dialing'], entry: [placeCall('backup'), scheduleRing], on: ringing.on },
     answered: {
+      tags: ['answered'],
       initial: 'ask',
       on: {
         CALL_ENDED: {
@@ -295,6 +310,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
       states: {
         // PIN, code, or a bare '#', by mode. Re-entered (not re-placed) on each re-prompt.
         ask: {
+          tags: ['awaiting-pin'],
           entry: 'countPrompt',
           on: {
             DIGITS: [
@@ -329,6 +345,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
           },
         },
         newPin: {
+          tags: ['awaiting-new-pin'],
           entry: 'countPrompt',
           on: {
             DIGITS: [
@@ -370,6 +387,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
           },
         },
         confirmPin: {
+          tags: ['awaiting-pin-confirmation'],
           entry: 'countPrompt',
           on: {
             DIGITS: [
@@ -402,10 +420,12 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
     // Spoken verdicts: the prompt of these states says it and hangs up; the carrier then reports the end.
     verified: {
       type: 'final',
+      tags: ['final'],
       entry: [stopCallTimer, assign({ problem: null }), outcome('success'), toParent('approved')],
     },
     rejected: {
       type: 'final',
+      tags: ['final'],
       entry: [
         stopCallTimer,
         assign({ problem: null, reason: ({ context }) => context.reason ?? 'too-many-attempts' }),
@@ -415,6 +435,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
     },
     fraud: {
       type: 'final',
+      tags: ['final'],
       entry: [
         stopCallTimer,
         assign({ problem: null, reason: 'reported-by-user' }),
@@ -422,8 +443,12 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
         toParent('fraud'),
       ],
     },
-    failed: { type: 'final', entry: [outcome('failure'), toParent('failed')] },
-    canceled: { type: 'final', entry: [assign({ reason: 'canceled' }), toParent('canceled')] },
+    failed: { type: 'final', tags: ['final'], entry: [outcome('failure'), toParent('failed')] },
+    canceled: {
+      type: 'final',
+      tags: ['final'],
+      entry: [assign({ reason: 'canceled' }), toParent('canceled')],
+    },
   },
 });
 

@@ -202,7 +202,7 @@ export function enrollmentRoutes(deps: PortalPagesDeps): FastifyPluginAsync {
         );
       }
       case 'confirming-current':
-      case 'proving':
+      case 'proving-new':
       case 'saving': {
         const current = view.step === 'confirming-current';
         const method = (current ? context.currentMethod : context.method) ?? 'sms';

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { base32 } from '@scure/base';
 import type { Redis } from 'ioredis';
-import { isPushOpen, mayAnswer, type PushSnapshotView } from '../../flows/push-approval/accessors.js';
+import {
+  isPushOpen,
+  mayAnswer,
+  type PushSnapshotView,
+  pushView,
+} from '../../flows/push-approval/accessors.js';
 import type { PushApprovalInput, PushDecision, PushRequestInfo } from '../../flows/push-approval/machine.js';
 import { pushApprovalFlow } from '../../flows/registry.js';
 import type { Clock } from '../clock.js';
@@ -266,5 +271,5 @@ export class PushVerifications {
   }
 }
 
-const view = (flow: FlowRecord) => flow.snapshot as PushSnapshotView;
+const view = (flow: FlowRecord): PushSnapshotView => pushView(flow.snapshot);
 export const pushContext = (flow: FlowRecord) => view(flow).context;

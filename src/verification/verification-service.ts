@@ -3,6 +3,7 @@ import type { VerificationChild } from '../../flows/effects.js';
 import { smsOtpFlow } from '../../flows/registry.js';
 import type { SmsOtpContext, SmsOtpInput } from '../../flows/sms-otp/machine.js';
 import { type ParsedReply, parseSmsReply, splitAnswer } from '../../flows/sms-otp/reply-parser.js';
+import { smsView } from '../../flows/sms-otp/view.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
@@ -280,5 +281,5 @@ export class VerificationService {
 }
 
 export function smsContext(flow: FlowRecord): SmsOtpContext {
-  return (flow.snapshot as { context: SmsOtpContext }).context;
+  return smsView(flow.snapshot).context;
 }

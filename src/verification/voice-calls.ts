@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Language, translate } from '../../flows/i18n/index.js';
 import { voiceCallFlow } from '../../flows/registry.js';
 import type { VoiceCallContext, VoiceCallInput, VoiceMode } from '../../flows/voice-call/machine.js';
-import { promptFor } from '../../flows/voice-call/prompts.js';
+import { type GatheringStep, type VoiceStep, voiceView } from '../../flows/voice-call/view.js';
 import type {
   AnsweredBy,
   CallEndStatus,
@@ -127,8 +127,9 @@ export class VoiceCalls implements VoiceSessionHandler {
     step?: number,
   ): Promise<VoicePrompt> {
     const flow = await this.deps.engine.get(flowId);
-    const context = voiceContext(flow);
-    const current = answeredStep(flow.snapshot);
+    const view = voiceView(flow.snapshot);
+    const { context } = view;
+    const current = gathering(view.step);
     if (!current || (step !== undefined && step !== context.prompts)) return this.promptOf(flow);
     const user = await answeringUser(flow, this.deps.users);
     const stored = user?.pinHash;
@@ -168,12 +169,9 @@ export class VoiceCalls implements VoiceSessionHandler {
 
   /** The prompt of the flow's current state, translated for the user. */
   promptOf(flow: FlowRecord): VoicePrompt {
-    const context = voiceContext(flow);
-    const spec = promptFor(
-      (flow.snapshot as { value: unknown }).value,
-      context,
-      this.deps.config.voice.promptSeconds,
-    );
+    const view = voiceView(flow.snapshot);
+    const { context } = view;
+    const spec = view.prompt(this.deps.config.voice.promptSeconds);
     return {
       step: context.prompts,
       say: spec.lines.map((line) => translate(context.language, line.key, line.params)),
@@ -190,12 +188,10 @@ export class VoiceCalls implements VoiceSessionHandler {
 }
 
 export function voiceContext(flow: FlowRecord): VoiceCallContext {
-  return (flow.snapshot as { context: VoiceCallContext }).context;
+  return voiceView(flow.snapshot).context;
 }
 
-function answeredStep(snapshot: unknown): string | null {
-  const value = (snapshot as { value?: unknown }).value;
-  return typeof value === 'object' && value !== null
-    ? ((value as { answered?: string }).answered ?? null)
-    : null;
+/** The step whose keys a gather answers; null when the call gathers nothing now. */
+function gathering(step: VoiceStep): GatheringStep | null {
+  return step === 'dialing' || step === 'final' ? null : step;
 }

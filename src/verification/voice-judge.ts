@@ -1,4 +1,5 @@
 import type { DigitFacts, VoiceCallContext } from '../../flows/voice-call/machine.js';
+import type { GatheringStep } from '../../flows/voice-call/view.js';
 import { newPinProblem } from '../security/new-pin.js';
 import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
@@ -11,7 +12,7 @@ const FRAUD = '0';
  * with scrypt, a code by keyed digest, a new PIN against the rules and hashed here.
  */
 export async function judgeDigits(
-  step: string,
+  step: GatheringStep,
   context: VoiceCallContext,
   digits: string | null,
   user: User | null,
@@ -22,13 +23,13 @@ export async function judgeDigits(
   if (digits === null) return { result: 'none' };
   if (digits === FRAUD) return { result: 'fraud' };
   switch (step) {
-    case 'ask':
+    case 'awaiting-pin':
       return {
         result: (await isRightAnswer(context, digits, user, secrets, hasher, refreshPin))
           ? 'correct'
           : 'wrong',
       };
-    case 'newPin': {
+    case 'awaiting-new-pin': {
       if (digits === '') return { result: 'none' };
       const problem = await newPinProblem(
         digits,
@@ -39,13 +40,14 @@ export async function judgeDigits(
       if (problem) return { result: 'weak', problem };
       return { result: 'accepted', pinHash: await hasher.hash(digits) };
     }
-    case 'confirmPin': {
+    case 'awaiting-pin-confirmation': {
       if (digits === '') return { result: 'none' };
       const pending = context.pendingPinHash;
       return { result: pending && (await hasher.verify(digits, pending)) ? 'match' : 'mismatch' };
     }
     default:
-      return { result: 'wrong' };
+      // A step this judge does not know is a bug, not a wrong answer.
+      throw new Error(`voice judge: unknown step ${String(step satisfies never)}`);
   }
 }
 

@@ -295,7 +295,7 @@ describe('the enrolment wizard on child flows, under a crash between the verdict
       await crashing.stop();
     }
     expect((await load(childId)).status).toBe('approved');
-    expect(enrollmentView((await load(wizard.id)).snapshot).step).toBe('proving');
+    expect(enrollmentView((await load(wizard.id)).snapshot).step).toBe('proving-new');
     expect((await t.runtime.users.get(username))?.enrolledAt).toBeUndefined();
 
     expect(await t.runtime.sweeper.sweepOnce()).toBeGreaterThanOrEqual(1);

@@ -95,7 +95,7 @@ describe('enrollment machine', () => {
     expect(steps.map((s) => s.step)).toEqual([
       'choose-method',
       'details',
-      'proving',
+      'proving-new',
       'saving',
       'questions',
       'done',
@@ -142,7 +142,7 @@ describe('enrollment machine', () => {
       methods: ['sms'],
       questionsRequired: false,
     });
-    expect(steps.map((s) => s.step)).toEqual(['details', 'proving', 'saving', 'done']);
+    expect(steps.map((s) => s.step)).toEqual(['details', 'proving-new', 'saving', 'done']);
     expect(steps[2]!.effects[0]).toMatchObject({ type: 'updateUser', changes: { method: 'sms' } });
   });
 
@@ -159,7 +159,7 @@ describe('enrollment machine', () => {
       done('e1-c0'),
       done('e1-c1', 'failed', 'rate_limited'),
     ]);
-    expect(steps[3]!.step).toBe('proving');
+    expect(steps[3]!.step).toBe('proving-new');
     expect(steps[4]!.step).toBe('details');
     expect(snapshot.context).toMatchObject({ problem: 'proof-failed', proofReason: 'rate_limited' });
     expect(effects.map((e) => e.type)).toEqual(['startChild']);
@@ -198,7 +198,7 @@ describe('factor changes need the current factor', () => {
       );
     }
     const right = run([details({ currentPin: 'right' }), done('e1-c1'), saved()], enrolled);
-    expect(right.steps.map((s) => s.step)).toEqual(['details', 'proving', 'saving', 'done']);
+    expect(right.steps.map((s) => s.step)).toEqual(['details', 'proving-new', 'saving', 'done']);
   });
 
   it('the notice names every change: phone and PIN; a kept PIN is not named', () => {
@@ -227,7 +227,7 @@ describe('factor changes need the current factor', () => {
       ],
       { ...enrolled, purpose: 'change-method' },
     );
-    expect(steps.map((s) => s.step)).toEqual(['choose-method', 'details', 'proving', 'saving', 'done']);
+    expect(steps.map((s) => s.step)).toEqual(['choose-method', 'details', 'proving-new', 'saving', 'done']);
     expect(ofType(effects, 'startChild')[0]).toMatchObject({ child: { method: 'sms' } });
     expect(ofType(effects, 'notifyUser')[0]).toMatchObject({ changes: ['phone', 'method'] });
     expect(ofType(effects, 'endSessions')).toHaveLength(1);
@@ -236,7 +236,7 @@ describe('factor changes need the current factor', () => {
   it('without a PIN: a phone proof within freshFactorMs is enough, an older one asks the current phone first', () => {
     const noPin = { ...enrolled, current: { ...enrolled.current, hasPin: false } };
     const fresh = run([details({ at: 4 * MINUTE })], { ...noPin, phoneVerifiedAt: 0 });
-    expect(fresh.last.step).toBe('proving');
+    expect(fresh.last.step).toBe('proving-new');
 
     const stale = run([details({ at: 6 * MINUTE }), done('e1-c1'), done('e1-c2'), saved()], {
       ...noPin,
@@ -245,7 +245,7 @@ describe('factor changes need the current factor', () => {
     expect(stale.steps.map((s) => s.step)).toEqual([
       'details',
       'confirming-current',
-      'proving',
+      'proving-new',
       'saving',
       'done',
     ]);
