@@ -76,6 +76,31 @@ async function verdictsHeard(parentId: string) {
   return (await t.runtime.store.readLog(parentId)).filter((e) => e.event.type === 'CHILD_DONE');
 }
 
+/** A second engine process takes a text reply and fails right after committing the verdict (before relaying). */
+async function replyThenCrash(messageSid: string, from: string, body: string) {
+  const crashing = await startTestRuntime(
+    redis.url,
+    { SWEEP_GRACE_MS: '0' },
+    {
+      listen: false,
+      workers: false,
+      clock: t.clock,
+      hooks: {
+        afterCommit: async () => {
+          throw new Error('simulated crash after the verdict');
+        },
+      },
+    },
+  );
+  try {
+    await expect(
+      crashing.runtime.inbound.onInbound({ messageSid, from, to: '+12025550100', body }),
+    ).rejects.toThrow('simulated crash');
+  } finally {
+    await crashing.stop();
+  }
+}
+
 describe('child flows', () => {
   it('start through the outbox, and their verdict reaches a parent no page ever polls', async () => {
     const { username, mobile } = await newUser();
@@ -140,32 +165,7 @@ describe('child flows under a crash between the verdict and the parent', () => {
     const { username, mobile } = await newUser();
     const parent = await startParent(username);
     const code = codeIn((await waitForTexts(t, mobile, 1))[0]!);
-    const crashing = await startTestRuntime(
-      redis.url,
-      { SWEEP_GRACE_MS: '0' },
-      {
-        listen: false,
-        workers: false,
-        clock: t.clock,
-        hooks: {
-          afterCommit: async () => {
-            throw new Error('simulated crash after the verdict');
-          },
-        },
-      },
-    );
-    try {
-      await expect(
-        crashing.runtime.inbound.onInbound({
-          messageSid: `SMhook${seq}`,
-          from: mobile,
-          to: '+12025550100',
-          body: code,
-        }),
-      ).rejects.toThrow('simulated crash');
-    } finally {
-      await crashing.stop();
-    }
+    await replyThenCrash(`SMhook${seq}`, mobile, code);
     const childId = `${parent.id}-c1`;
     expect((await load(childId)).status).toBe('approved');
     expect((await load(parent.id)).status).toBe('pending');
@@ -268,32 +268,7 @@ describe('the enrolment wizard on child flows, under a crash between the verdict
       proofPinHash: pinHash,
     });
 
-    const crashing = await startTestRuntime(
-      redis.url,
-      { SWEEP_GRACE_MS: '0' },
-      {
-        listen: false,
-        workers: false,
-        clock: t.clock,
-        hooks: {
-          afterCommit: async () => {
-            throw new Error('simulated crash after the verdict');
-          },
-        },
-      },
-    );
-    try {
-      await expect(
-        crashing.runtime.inbound.onInbound({
-          messageSid: `SMwizard${seq}`,
-          from: newMobile,
-          to: '+12025550100',
-          body: `${code} 582914`,
-        }),
-      ).rejects.toThrow('simulated crash');
-    } finally {
-      await crashing.stop();
-    }
+    await replyThenCrash(`SMwizard${seq}`, newMobile, `${code} 582914`);
     expect((await load(childId)).status).toBe('approved');
     expect(enrollmentView((await load(wizard.id)).snapshot).step).toBe('proving-new');
     expect((await t.runtime.users.get(username))?.enrolledAt).toBeUndefined();
