@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
+import { safeEqual } from '../security/secrets.js';
 import type { DeviceKind } from './device.js';
 import type { DeviceKeys } from './device-keys.js';
 import { userKeyOf } from './device-store.js';
@@ -143,6 +144,25 @@ export class Activations {
       ok: false,
       reason: result === 'exhausted' ? 'exhausted' : result === 'wrong' ? 'wrong' : 'unknown',
     };
+  }
+
+  /**
+   * Whether `code` is the code of activation `id` that `deviceId` already used: the same request again, after its
+   * answer was lost on the way (while the activation is kept, 10 minutes from its creation).
+   */
+  async usedBy(id: string, code: string, deviceId: string): Promise<boolean> {
+    const [digest, used, usedBy] = await this.redis.hmget(
+      this.keys.activation(id),
+      'digest',
+      'used',
+      'deviceId',
+    );
+    return (
+      Boolean(used) &&
+      usedBy === deviceId &&
+      typeof digest === 'string' &&
+      safeEqual(digest, this.digest(id, code))
+    );
   }
 
   /** Records which device used the activation, so the page that generated it can move on. */

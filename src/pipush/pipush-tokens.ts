@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { translate } from '../../flows/i18n/index.js';
 import type { Clock } from '../clock.js';
-import { ACTIVATION_TTL_MS, type Activations } from '../devices/activations.js';
+import { ACTIVATION_TTL_MS, type Activations, normalizeActivationCode } from '../devices/activations.js';
 import type { Device } from '../devices/device.js';
 import type { DeviceKeys } from '../devices/device-keys.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
@@ -122,6 +122,8 @@ export class PipushTokens {
     if (!appKey)
       throw badRequest('invalid_public_key', 'pubkey: a base64 DER SubjectPublicKeyInfo of an RSA key');
     const serial = form.serial;
+    const retried = await this.retriedRollout(serial, form.enrollment_credential, appKey.der);
+    if (retried) return { publicKey: retried };
     const device = await this.deps.registry.activate(serial, form.enrollment_credential, {
       name: PIPUSH_DEVICE_NAME,
       platform: 'other',
@@ -194,6 +196,22 @@ export class PipushTokens {
       number: form.presence_answer,
     });
     return { status: result.status, ...(result.reason ? { reason: result.reason } : {}) };
+  }
+
+  /**
+   * The app repeats rollout step 2 when its answer was lost: the same serial, credential and key get the same
+   * server key again (public; nothing changes). Anything else goes the normal way, and is refused and counted.
+   */
+  private async retriedRollout(
+    serial: string,
+    credential: string,
+    appKeyDer: string,
+  ): Promise<string | null> {
+    const device = await this.deps.devices.get(serial);
+    if (device?.kind !== 'pipush' || !device.serverKey || appKeyOf(device) !== appKeyDer) return null;
+    const code = normalizeActivationCode(credential, 'pipush');
+    if (!code || !(await this.deps.activations.usedBy(serial, code, serial))) return null;
+    return device.serverKey.publicPkcs1;
   }
 
   private async token(serial: string): Promise<Device> {

@@ -127,9 +127,13 @@ describe('enrolment', () => {
     );
     expect(added?.data).toMatchObject({ deviceId: created.serial, kind: 'pipush' });
 
-    // Single use: the same credential again is refused.
-    const again = await ann.rollout();
-    expect([again.status, again.body.result.status]).toEqual([403, false]);
+    // The app repeats the request when the answer was lost: the same key gets the same server key, and
+    // nothing changes. Single use otherwise: the same credential with another key is refused.
+    const retried = await ann.rollout();
+    expect([retried.status, retried.body.detail.public_key]).toEqual([200, rolled.body.detail.public_key]);
+    const other = await ann.rollout(keysB.spki);
+    expect([other.status, other.body.result.status]).toEqual([403, false]);
+    expect(await t.runtime.mobile.devices.count('ann')).toBe(1);
   });
 
   it('accepts the key in URL-safe base64, and with spaces where a form encoder lost the +', async () => {
