@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../src/errors.js';
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
@@ -11,10 +12,10 @@ export const isFormRequest = (request: FastifyRequest) => FORM.test(request.head
  */
 export async function formBodiesOnly(request: FastifyRequest, reply: FastifyReply) {
   if (isFormRequest(request)) return;
-  return reply
-    .code(415)
-    .type('application/json')
-    .send({
-      error: { code: 'unsupported_media_type', message: 'Webhooks take application/x-www-form-urlencoded' },
-    });
+  return sendError(reply, 'unsupported_media_type', 'Webhooks take application/x-www-form-urlencoded');
+}
+
+/** A signed form that lacks a field the webhook needs, or has one malformed: 400, nothing changes. */
+export function badWebhookForm(reply: FastifyReply) {
+  return sendError(reply, 'bad_request', 'Missing or malformed webhook fields');
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { type FormParams, isValidSignature } from '../src/security/webhook-signature.js';
 
@@ -17,10 +18,7 @@ export function signatureGuard(options: { signingKey: string; publicUrl: string;
         { path: request.routeOptions.url, hasSignature: Boolean(signature) },
         'webhook signature refused',
       );
-      return reply
-        .code(403)
-        .type('application/json')
-        .send({ error: { code: 'bad_signature', message: 'Signature check failed' } });
+      return sendError(reply, 'webhook_signature_invalid');
     }
   };
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../src/log.js';
 import type { SmsInbound } from '../src/verification/sms-inbound.js';
-import { formBodiesOnly } from './form-only.js';
+import { badWebhookForm, formBodiesOnly } from './form-only.js';
 import { signatureGuard } from './signature-guard.js';
 
 const EMPTY_CXML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -34,7 +34,7 @@ export function smsWebhooks(options: {
     app.addHook('onRequest', formBodiesOnly);
     app.post('/webhooks/sms', { preHandler }, async (request, reply) => {
       const parsed = inboundSchema.safeParse(request.body);
-      if (!parsed.success) return badForm(reply);
+      if (!parsed.success) return badWebhookForm(reply);
       await options.inbound.onInbound({
         messageSid: parsed.data.MessageSid,
         from: parsed.data.From,
@@ -45,7 +45,7 @@ export function smsWebhooks(options: {
     });
     app.post('/webhooks/sms/status', { preHandler }, async (request, reply) => {
       const parsed = statusSchema.safeParse(request.body);
-      if (!parsed.success) return badForm(reply);
+      if (!parsed.success) return badWebhookForm(reply);
       await options.inbound.onStatus({
         messageSid: parsed.data.MessageSid,
         status: parsed.data.MessageStatus,
@@ -54,10 +54,4 @@ export function smsWebhooks(options: {
       return reply.code(204).send();
     });
   };
-}
-
-function badForm(reply: import('fastify').FastifyReply) {
-  return reply
-    .code(400)
-    .send({ error: { code: 'bad_request', message: 'Missing or malformed webhook fields' } });
 }

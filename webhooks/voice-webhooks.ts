@@ -4,7 +4,7 @@ import type { AnsweredBy, CallEndStatus, VoicePrompt } from '../src/carriers/voi
 import type { Logger } from '../src/log.js';
 import type { VoiceCalls } from '../src/verification/voice-calls.js';
 import { HANGUP_CXML, renderPrompt } from './cxml.js';
-import { formBodiesOnly } from './form-only.js';
+import { badWebhookForm, formBodiesOnly } from './form-only.js';
 import { signatureGuard } from './signature-guard.js';
 
 const sid = z.string().min(1).max(64);
@@ -40,7 +40,7 @@ export function voiceWebhooks(options: {
     app.post('/webhooks/voice', { preHandler }, async (request, reply) => {
       const query = flowQuery.safeParse(request.query);
       const form = answerForm.safeParse(request.body);
-      if (!query.success || !form.success) return badForm(reply);
+      if (!query.success || !form.success) return badWebhookForm(reply);
       const flowId = query.data.flow;
       const prompt = await orHangup(() =>
         calls.onAnswered(flowId, form.data.CallSid, answeredBy(form.data.AnsweredBy)),
@@ -51,7 +51,7 @@ export function voiceWebhooks(options: {
     app.post('/webhooks/voice/gather', { preHandler }, async (request, reply) => {
       const query = gatherQuery.safeParse(request.query);
       const form = gatherForm.safeParse(request.body);
-      if (!query.success || !form.success) return badForm(reply);
+      if (!query.success || !form.success) return badWebhookForm(reply);
       const { flow: flowId, step, noinput } = query.data;
       const digits = noinput ? null : (form.data.Digits ?? '');
       const prompt = await orHangup(() => calls.onDigits(flowId, form.data.CallSid, digits, step));
@@ -61,7 +61,7 @@ export function voiceWebhooks(options: {
     app.post('/webhooks/voice/status', { preHandler }, async (request, reply) => {
       const query = flowQuery.safeParse(request.query);
       const form = statusForm.safeParse(request.body);
-      if (!query.success || !form.success) return badForm(reply);
+      if (!query.success || !form.success) return badWebhookForm(reply);
       const status = form.data.CallStatus as CallEndStatus;
       // queued, ringing and in-progress only report progress; the answer webhook drives the flow.
       if (ENDINGS.has(status)) {
@@ -94,10 +94,4 @@ function answeredBy(value: string | undefined): AnsweredBy {
   if (!value) return 'unknown';
   if (value === 'human') return 'human';
   return value.startsWith('machine') || value === 'fax' ? 'machine' : 'unknown';
-}
-
-function badForm(reply: FastifyReply) {
-  return reply
-    .code(400)
-    .send({ error: { code: 'bad_request', message: 'Missing or malformed webhook fields' } });
 }

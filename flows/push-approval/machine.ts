@@ -2,6 +2,7 @@ import { and, assign, not, setup } from 'xstate';
 import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { VerificationStatus } from '../effects.js';
+import type { FlowReason } from '../reasons.js';
 
 export const PUSH_APPROVAL_MACHINE_ID = 'push-approval';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -43,13 +44,10 @@ export interface PushApprovalInput {
   timerToken: string;
 }
 
-export type PushReason =
-  | 'wrong-answer'
-  | 'expired'
-  | 'denied-by-user'
-  | 'reported-by-user'
-  | 'canceled'
-  | 'superseded';
+export type PushReason = Extract<
+  FlowReason,
+  'wrong-answer' | 'expired' | 'denied-by-user' | 'reported-by-user' | 'canceled' | 'superseded'
+>;
 
 export interface PushApprovalContext extends Omit<PushApprovalInput, 'at'> {
   createdAt: number;

@@ -3,6 +3,7 @@ import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { SendSmsEffect, VerificationStatus } from '../effects.js';
 import type { Language, MessageKey } from '../i18n/index.js';
+import type { FlowReason } from '../reasons.js';
 
 export const SMS_OTP_MACHINE_ID = 'sms-otp';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -39,7 +40,7 @@ export interface SmsOtpContext
   timerToken: string;
   attempts: number;
   sends: number;
-  reason: string | null;
+  reason: FlowReason | null;
 }
 
 /** An answer is judged outside (keyed digest, scrypt PIN check); the event carries only the facts. */
@@ -57,6 +58,8 @@ export type SmsOtpEvent =
   | { type: 'TIMEOUT'; timer: string; token: string }
   | { type: 'DELIVERY'; at: number; status: string }
   | { type: 'OPTED_OUT'; at: number }
+  /** The carrier refused the code text for good (an invalid number, say): waiting longer cannot help. */
+  | { type: 'SEND_REFUSED'; at: number }
   | { type: 'CANCEL'; at: number }
   /** A newer verification texted the same number: this one ends, never judged or counted again. */
   | { type: 'SUPERSEDED'; at: number; by: string };
@@ -223,6 +226,7 @@ export const smsOtpMachine = smsOtpSetup.createMachine({
           actions: assign({ reason: 'undeliverable' }),
         },
         OPTED_OUT: { target: 'failed', actions: assign({ reason: 'opted-out' }) },
+        SEND_REFUSED: { target: 'failed', actions: assign({ reason: 'carrier-refused' }) },
         CANCEL: { target: 'canceled', actions: stopExpiry },
         SUPERSEDED: { target: 'superseded' },
       },

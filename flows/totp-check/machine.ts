@@ -2,6 +2,7 @@ import { assign, setup } from 'xstate';
 import { type ParentLink, tellParent } from '../child-flow.js';
 import { effectActions, VERIFICATION_EFFECTS } from '../effect-actions.js';
 import type { VerificationStatus } from '../effects.js';
+import type { FlowReason } from '../reasons.js';
 
 export const TOTP_CHECK_MACHINE_ID = 'totp-check';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -21,7 +22,7 @@ export interface TotpCheckInput {
 export interface TotpCheckContext extends Omit<TotpCheckInput, 'at'> {
   expiresAt: number;
   attempts: number;
-  reason: 'too-many-attempts' | 'expired' | 'canceled' | null;
+  reason: Extract<FlowReason, 'too-many-attempts' | 'expired' | 'canceled'> | null;
 }
 
 /** A code typed on a screen, judged outside (otplib, drift, replay): the event carries only the verdict. */

@@ -4,6 +4,7 @@ import { effectActions, fraudReported, VERIFICATION_EFFECTS } from '../effect-ac
 import type { VerificationStatus } from '../effects.js';
 import type { Language } from '../i18n/index.js';
 import type { PinProblem } from '../pin-policy.js';
+import type { FlowReason } from '../reasons.js';
 
 export const VOICE_CALL_MACHINE_ID = 'voice-call';
 /** Bump when a change would make an old snapshot or event log mean something else. */
@@ -61,7 +62,7 @@ export interface VoiceCallContext
   pendingPinHash: string | null;
   problem: Problem;
   prompts: number;
-  reason: string | null;
+  reason: FlowReason | null;
 }
 
 /**
@@ -452,7 +453,7 @@ export const voiceCallMachine = voiceCallSetup.createMachine({
   },
 });
 
-function endReason(status: CallEnd): string {
+function endReason(status: CallEnd): FlowReason {
   return status === 'completed' ? 'hung-up' : status;
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../errors.js';
 import { safeEqual } from '../security/secrets.js';
 
 /** Checks `Authorization: Bearer <key>` in constant time. */
@@ -7,10 +8,7 @@ export function bearerAuth(apiKey: string) {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer ([^\s]+)$/.exec(header);
     if (!match?.[1] || !safeEqual(match[1], apiKey)) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: { code: 'unauthorized', message: 'A valid API key is required' } });
+      return sendError(reply.header('www-authenticate', 'Bearer'), 'unauthorized');
     }
   };
 }

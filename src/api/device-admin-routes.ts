@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { activationDetails } from '../devices/activation-link.js';
 import { publicDevice } from '../devices/device.js';
 import type { MobileApp } from '../devices/mobile-app.js';
-import { conflict, notFound } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { UserStore } from '../store/user-store.js';
 import { deviceViewSchema, errorResponses } from './api-schemas.js';
 
@@ -48,7 +48,7 @@ export function deviceAdminRoutes(deps: {
 }): FastifyPluginAsync {
   const userOr404 = async (username: string) => {
     const user = await deps.users.get(username);
-    if (!user) throw notFound('user_not_found', 'No such user');
+    if (!user) throw new AppError('user_not_found');
     return user;
   };
   return async (scope) => {
@@ -69,7 +69,10 @@ export function deviceAdminRoutes(deps: {
         if (request.body?.kind === 'pipush') {
           const { pipush } = deps.mobile;
           if (!pipush)
-            throw conflict('pipush_disabled', 'The privacyIDEA Authenticator is turned off on this server');
+            throw new AppError(
+              'pipush_disabled',
+              'The privacyIDEA Authenticator is turned off on this server',
+            );
           const enrolment = await pipush.createEnrolment(user.username);
           return reply.code(201).send({ kind: 'pipush' as const, ...enrolment, link: enrolment.uri });
         }
@@ -110,7 +113,7 @@ export function deviceAdminRoutes(deps: {
         const { username, deviceId } = request.params;
         const user = await userOr404(username);
         if (!(await deps.mobile.registry.remove(user.username, deviceId, 'api')))
-          throw notFound('device_not_found', 'No such device');
+          throw new AppError('device_not_found');
         return reply.code(204).send(null);
       },
     );

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, ERRORS, type ErrorCode, sendError } from '../errors.js';
 import { isRedisUnavailableError, RedisUnavailableError } from '../redis/redis-availability.js';
 
 /** Every error leaves as `{error: {code, message}}`; a client's mistake is never a 5xx and internals never leak. */
@@ -19,11 +19,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(status).send({ error: { code: clientCode(error), message: clientMessage(error) } });
     }
     request.log.error({ err: error }, 'request failed');
-    return reply.code(500).send({ error: { code: 'internal', message: 'Something went wrong' } });
+    return sendError(reply, 'internal');
   });
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: 'No such resource' } }),
-  );
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 'not_found'));
 }
 
 /** Redis out of reach is an outage to report (503 `unavailable`), not an internal error. */
@@ -36,7 +34,7 @@ export function asAppError<E>(
   return new RedisUnavailableError();
 }
 
-function clientCode(error: FastifyError): string {
+function clientCode(error: FastifyError): ErrorCode {
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'body_too_large';
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'unsupported_media_type';
   if (error.validation) return 'invalid_request';
@@ -44,8 +42,8 @@ function clientCode(error: FastifyError): string {
 }
 
 function clientMessage(error: FastifyError): string {
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'The request body is too large';
-  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'Unsupported content type';
-  if (error.code?.startsWith('FST_ERR_CTP')) return 'The request body could not be parsed';
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return ERRORS.body_too_large.message;
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return ERRORS.unsupported_media_type.message;
+  if (error.code?.startsWith('FST_ERR_CTP')) return ERRORS.bad_request.message;
   return error.message;
 }

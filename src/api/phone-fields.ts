@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { badRequest } from '../errors.js';
+import { AppError } from '../errors.js';
 import { normalizePhone, type PhonePolicy } from '../phone/phone-number.js';
 import type { UserPhones } from '../users/user.js';
 
@@ -26,7 +26,7 @@ export function normalizePhones(fields: PhoneFields, policy: PhonePolicy): UserP
   if (fields.extension === null) out.extension = undefined;
   else if (fields.extension !== undefined) {
     if (!fields.primary && fields.primary !== undefined)
-      throw badRequest('invalid_phone', 'phones.extension needs a primary phone');
+      throw new AppError('invalid_phone', 'phones.extension needs a primary phone');
     out.extension = fields.extension;
   }
   return out;

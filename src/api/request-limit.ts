@@ -9,7 +9,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { tooMany } from '../errors.js';
+import { AppError } from '../errors.js';
 
 export interface RequestLimit {
   /** Requests per address per window; 0 turns the limit off. */
@@ -39,7 +39,7 @@ export async function registerRequestLimit(app: FastifyInstance, limit: RequestL
       return UNLIMITED.some((pattern) => pattern.test(path));
     },
     errorResponseBuilder: (_request, context) =>
-      tooMany('rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
+      new AppError('rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
   app.addHook('onRequest', app.rateLimit());
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, notFound } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { UserStore } from '../store/user-store.js';
 import type { TotpService } from '../totp/totp-service.js';
 import { errorResponses } from './api-schemas.js';
@@ -20,7 +20,7 @@ const tags = ['totp'];
 export function totpAdminRoutes(deps: { users: UserStore; totp: TotpService }): FastifyPluginAsync {
   const userOr404 = async (username: string) => {
     const user = await deps.users.get(username);
-    if (!user) throw notFound('user_not_found', 'No such user');
+    if (!user) throw new AppError('user_not_found');
     return user;
   };
   return async (scope) => {
@@ -56,13 +56,8 @@ export function totpAdminRoutes(deps: { users: UserStore; totp: TotpService }): 
         const user = await userOr404(request.params.username);
         const verdict = await deps.totp.confirmEnrollment(user.username, request.body.code);
         if (verdict.ok) return { active: true as const };
-        if (verdict.locked)
-          throw new AppError(423, 'user_locked', 'Too many failed attempts; try again later');
-        throw new AppError(
-          400,
-          'invalid_code',
-          'The code is not right (or there is no enrolment to confirm)',
-        );
+        if (verdict.locked) throw new AppError('user_locked');
+        throw new AppError('invalid_code', 'The code is not right (or there is no enrolment to confirm)');
       },
     );
   };

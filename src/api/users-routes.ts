@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { LANGUAGES } from '../../flows/i18n/index.js';
 import { type PinPolicy, type PinProblem, pinProblem, pinProblemMessage } from '../../flows/pin-policy.js';
 import type { Clock } from '../clock.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { PhonePolicy } from '../phone/phone-number.js';
 import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
@@ -73,7 +73,7 @@ export function usersRoutes(deps: {
   const patch = patchSchema.extend({ pin: policyPin.nullable().optional() });
   const assertPinAllowed = (value: string | null | undefined, phones: User['phones']) => {
     const problem = value ? pinProblem(value, deps.pinPolicy, phoneNumbersOf({ phones })) : null;
-    if (problem) throw badRequest('invalid_request', `pin: ${pinText(problem)}`);
+    if (problem) throw new AppError('invalid_request', `pin: ${pinText(problem)}`);
   };
 
   return async (scope) => {
@@ -106,7 +106,7 @@ export function usersRoutes(deps: {
           createdAt: now,
           updatedAt: now,
         };
-        if (!(await users.create(user))) throw conflict('user_exists', 'A user with this username exists');
+        if (!(await users.create(user))) throw new AppError('user_exists');
         return reply.code(201).send(await view(user));
       },
     );
@@ -140,7 +140,7 @@ export function usersRoutes(deps: {
       async (request) => {
         const { username: name } = request.params;
         const user = await users.get(name);
-        if (!user) throw notFound('user_not_found', 'No such user');
+        if (!user) throw new AppError('user_not_found');
         return view(user);
       },
     );
@@ -181,7 +181,7 @@ export function usersRoutes(deps: {
             updatedAt: clock.now(),
           };
         });
-        if (!updated) throw notFound('user_not_found', 'No such user');
+        if (!updated) throw new AppError('user_not_found');
         if (before) await deps.adminChanges.record(updated.username, settingChanges(before, updated));
         if (body.locked === false) await deps.guard.unlock(updated.username, 'api-key');
         return view(updated);
@@ -200,7 +200,7 @@ export function usersRoutes(deps: {
       },
       async (request, reply) => {
         const { username: name } = request.params;
-        if (!(await deps.deletion.delete(name))) throw notFound('user_not_found', 'No such user');
+        if (!(await deps.deletion.delete(name))) throw new AppError('user_not_found');
         return reply.code(204).send(null);
       },
     );

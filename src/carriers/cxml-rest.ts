@@ -7,6 +7,14 @@ export class CarrierError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * A refusal that asking again cannot change: a 4xx (an invalid or unreachable number, a body or account the
+   * carrier will not take), except 408 and 429, which say "later". A 5xx or no answer at all (status 0) may pass.
+   */
+  get permanent(): boolean {
+    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
+  }
 }
 
 /** How to reach one account of the Compatibility REST API. */

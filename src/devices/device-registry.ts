@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { DirectEffects } from '../engine/direct-effects.js';
-import { AppError, conflict } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -24,7 +24,7 @@ export interface NewDevice {
 }
 
 /** One answer for an unknown, expired, used, exhausted or wrong activation: which one helps only a guesser. */
-const refused = () => new AppError(403, 'activation_refused', 'The activation code or URL is not valid');
+const refused = () => new AppError('activation_refused');
 
 /** Activation (code -> device) and removal, each audited. */
 export class DeviceRegistry {
@@ -57,7 +57,7 @@ export class DeviceRegistry {
     );
     if (!verdict.ok) {
       this.deps.logger.warn({ user: userId, locked: verdict.locked }, 'device activation refused');
-      if (verdict.locked) throw new AppError(423, 'user_locked', 'Too many failed attempts; try again later');
+      if (verdict.locked) throw new AppError('user_locked');
       throw refused();
     }
     const { serverKey, ...fields } = device;
@@ -114,4 +114,4 @@ export class DeviceRegistry {
 }
 
 const tooManyDevices = (max: number) =>
-  conflict('too_many_devices', `A user may have at most ${max} devices; remove one first`);
+  new AppError('too_many_devices', `A user may have at most ${max} devices; remove one first`);

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deviceViewSchema, errorSchema, useZodSchemas } from '../api/api-schemas.js';
 import type { StatusWaiter } from '../api/status-waiter.js';
-import { badRequest } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { PushVerifications } from '../verification/push-verifications.js';
 import { DEVICE_PLATFORMS, type Device, publicDevice } from './device.js';
 import type { DeviceRegistry } from './device-registry.js';
@@ -124,7 +124,7 @@ export function deviceRoutes(deps: DeviceApiDeps): FastifyPluginAsync {
         try {
           done(null, body === '' ? {} : JSON.parse(body as string));
         } catch {
-          done(badRequest('invalid_json', 'The request body is not valid JSON'), undefined);
+          done(new AppError('invalid_json'), undefined);
         }
       },
     );
@@ -158,8 +158,7 @@ export function deviceRoutes(deps: DeviceApiDeps): FastifyPluginAsync {
         const params = request.params;
         const body = request.body;
         const publicKey = parseDevicePublicKey(body.publicKey);
-        if (!publicKey)
-          throw badRequest('invalid_public_key', 'publicKey: an EC P-256 public key in JWK form');
+        if (!publicKey) throw new AppError('invalid_public_key');
         await signed.activation(request, publicKey, params.id);
         const device = await deps.registry.activate(params.id, body.code, {
           name: body.name,
@@ -244,9 +243,9 @@ export function deviceRoutes(deps: DeviceApiDeps): FastifyPluginAsync {
       async (request, reply) => {
         const device = signedDevice(request);
         const body = request.body;
-        if (!deps.webPush) throw badRequest('web_push_disabled', 'Web Push is turned off on this server');
+        if (!deps.webPush) throw new AppError('web_push_disabled');
         if (!endpointAllowed(body.endpoint, deps.webPush.policy))
-          throw badRequest('push_endpoint_not_allowed', 'endpoint: not a push service this server posts to');
+          throw new AppError('push_endpoint_not_allowed');
         await deps.devices.setPushSubscription(device.id, {
           endpoint: body.endpoint,
           keys: body.keys,

@@ -12,8 +12,6 @@ export const SIGNATURE_WINDOW_MS = 60_000;
 // A nonce must outlive every timestamp that could still be accepted with it.
 const NONCE_TTL_MS = 2 * SIGNATURE_WINDOW_MS + 5_000;
 
-const unauthorized = (code: string, message: string) => new AppError(401, code, message);
-
 interface Headers {
   deviceId: string;
   timestamp: string;
@@ -37,7 +35,7 @@ function readHeaders(request: FastifyRequest, needDevice: boolean): Headers {
     /^\d{13}$/.test(parts.timestamp) &&
     /^[A-Za-z0-9_-]{16,64}$/.test(parts.nonce) &&
     parts.signature !== '';
-  if (!wellFormed) throw unauthorized('signature_required', 'This request must be signed by the device');
+  if (!wellFormed) throw new AppError('signature_required');
   return parts;
 }
 
@@ -56,8 +54,7 @@ export class SignedRequests {
     const parts = readHeaders(request, true);
     this.checkTime(parts.timestamp);
     const device = await this.deps.devices.get(parts.deviceId);
-    if (device?.kind !== 'dialtone-app')
-      throw unauthorized('unknown_device', 'This device is not registered');
+    if (device?.kind !== 'dialtone-app') throw new AppError('unknown_device');
     await this.verify(request, parts, device.publicKey, device.id);
     const now = this.deps.clock.now();
     await this.deps.devices.touch(device.id, now);
@@ -73,7 +70,7 @@ export class SignedRequests {
 
   private checkTime(timestamp: string): void {
     if (Math.abs(Number(timestamp) - this.deps.clock.now()) > SIGNATURE_WINDOW_MS)
-      throw unauthorized('stale_request', 'The request timestamp is too far from the server time');
+      throw new AppError('stale_request');
   }
 
   private async verify(
@@ -90,8 +87,7 @@ export class SignedRequests {
       nonce: parts.nonce,
       bodyHash: bodyHash(rawBodyOf(request)),
     });
-    if (!verifyDeviceSignature(publicKey, canonical, parts.signature))
-      throw unauthorized('bad_signature', 'The request signature is not valid');
+    if (!verifyDeviceSignature(publicKey, canonical, parts.signature)) throw new AppError('bad_signature');
     const fresh = await this.deps.redis.set(
       this.deps.keys.nonce(nonceScope, parts.nonce),
       '1',
@@ -99,7 +95,7 @@ export class SignedRequests {
       NONCE_TTL_MS,
       'NX',
     );
-    if (fresh !== 'OK') throw unauthorized('replayed_request', 'This request was already received');
+    if (fresh !== 'OK') throw new AppError('replayed_request');
   }
 }
 

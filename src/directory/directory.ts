@@ -40,7 +40,7 @@ export interface Directory {
 /** The directory cannot be reached or did not answer in time. */
 export class DirectoryUnavailableError extends AppError {
   constructor(details?: Record<string, unknown>) {
-    super(503, 'directory_unavailable', 'The directory is unavailable', details);
+    super('directory_unavailable', undefined, details);
     this.name = 'DirectoryUnavailableError';
   }
 }

@@ -1,3 +1,5 @@
+import { UnrecoverableError } from 'bullmq';
+import type { SendSmsEffect } from '../../flows/effects.js';
 import { translate } from '../../flows/i18n/index.js';
 import { CarrierError } from '../carriers/cxml-messaging.js';
 import type { MessagingCarrier } from '../carriers/messaging-port.js';
@@ -45,18 +47,49 @@ export function createEffectHandlers(deps: {
   onCarrierError?: (type: string, status: number) => void;
 }): EffectHandlers {
   const { config, logger } = deps;
+
+  /**
+   * A text the carrier refuses for good is not retried (BullMQ's `UnrecoverableError`), and when it carried the
+   * flow's code the flow hears it (`SEND_REFUSED`: failed, reason `carrier-refused`) instead of waiting until it
+   * expires. Anything else (a 5xx, a timeout) is thrown on for the queue to retry.
+   */
+  async function refusedText(
+    err: unknown,
+    effect: SendSmsEffect,
+    job: { flowId: string; jobId: string },
+  ): Promise<never> {
+    if (!(err instanceof CarrierError) || !err.permanent) throw err;
+    logger.warn(
+      { ...job, status: err.status, carrierCode: err.carrierCode, dest: maskPhone(effect.to) },
+      'carrier refused the text for good',
+    );
+    if (effect.code) {
+      await deps
+        .engine()
+        .dispatch(
+          job.flowId,
+          { type: 'SEND_REFUSED', at: deps.clock.now() },
+          { idempotencyKey: `sms-refused:${job.jobId}` },
+        );
+    }
+    throw new UnrecoverableError(err.message);
+  }
+
   return {
     async sendSms(effect, { flowId, jobId }) {
       const params = { ...effect.params };
       // The code exists only here, for as long as it takes to render the text.
       if (effect.code) params.code = deps.secrets.codeFor(flowId, effect.code.nonce, effect.code.length);
       const body = translate(effect.language, effect.message, params);
-      const sent = await deps.carrier().sendSms({
-        from: config.signalwire.fromNumber,
-        to: effect.to,
-        body,
-        statusCallback: `${config.publicUrl}/webhooks/sms/status`,
-      });
+      const sent = await deps
+        .carrier()
+        .sendSms({
+          from: config.signalwire.fromNumber,
+          to: effect.to,
+          body,
+          statusCallback: `${config.publicUrl}/webhooks/sms/status`,
+        })
+        .catch((err: unknown) => refusedText(err, effect, { flowId, jobId }));
       // Only the code text's delivery decides the flow: a failed "wrong answer" text does not.
       if (effect.code) {
         // Statuses the carrier reported before this answer (its callback can be faster) are told now.

@@ -51,7 +51,7 @@ export const newFlowId = () => randomBytes(15).toString('base64url');
 
 export class FlowNotFoundError extends AppError {
   constructor() {
-    super(404, 'flow_not_found', 'No such verification');
+    super('flow_not_found');
   }
 }
 
@@ -113,7 +113,7 @@ export class FlowEngine {
         expiresAt: request.expiresAt,
       },
     });
-    if (result.kind !== 'ok') throw new AppError(409, 'flow_exists', 'A flow with this id already exists');
+    if (result.kind !== 'ok') throw new AppError('flow_exists');
     this.deps.observer?.flowStarted(request.method);
     if (status !== 'pending') this.deps.observer?.flowFinished(request.method, status, 0);
     await this.afterCommit(flowId, result.version, effects);
@@ -181,7 +181,7 @@ export class FlowEngine {
       };
       return { flow: updated, changed: true, duplicate: false, effects };
     }
-    throw new AppError(503, 'busy', 'The verification is busy; try again');
+    throw new AppError('busy');
   }
 
   /** Whether the parent still waits for this child (a child the parent gave up on is not started). */
@@ -212,7 +212,7 @@ export class FlowEngine {
 
   private definition(machineId: string): FlowDefinition {
     const definition = this.deps.registry.get(machineId);
-    if (!definition) throw new AppError(500, 'unknown_machine', 'Unknown flow machine');
+    if (!definition) throw new AppError('unknown_machine');
     return definition;
   }
 
@@ -224,7 +224,7 @@ export class FlowEngine {
         { flowId: flow.id, machine: flow.machine, stored: flow.machineVersion, current: definition.version },
         'flow snapshot from another machine version',
       );
-      throw new AppError(409, 'flow_version_mismatch', 'This verification was started by another version');
+      throw new AppError('flow_version_mismatch');
     }
     return definition;
   }

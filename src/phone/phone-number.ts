@@ -1,5 +1,5 @@
 import { type CountryCode, parsePhoneNumberWithError } from 'libphonenumber-js/max';
-import { badRequest } from '../errors.js';
+import { AppError } from '../errors.js';
 
 export interface PhonePolicy {
   allowedCountries: readonly string[];
@@ -14,22 +14,27 @@ const REFUSED_TYPES = new Set(['PREMIUM_RATE', 'SHARED_COST']);
  */
 export function normalizePhone(input: string, policy: PhonePolicy, field = 'phone'): string {
   const text = input.trim();
-  if (!text || text.length > 32) throw badRequest('invalid_phone', `${field}: not a phone number`, { field });
+  if (!text || text.length > 32)
+    throw new AppError('invalid_phone', `${field}: not a phone number`, { field });
   let parsed: ReturnType<typeof parsePhoneNumberWithError>;
   try {
     parsed = parsePhoneNumberWithError(text, policy.defaultCountry as CountryCode);
   } catch {
-    throw badRequest('invalid_phone', `${field}: not a phone number`, { field });
+    throw new AppError('invalid_phone', `${field}: not a phone number`, { field });
   }
-  if (!parsed.isValid()) throw badRequest('invalid_phone', `${field}: not a valid phone number`, { field });
+  if (!parsed.isValid()) throw new AppError('invalid_phone', `${field}: not a valid phone number`, { field });
   const type = parsed.getType();
   if (type && REFUSED_TYPES.has(type)) {
-    throw badRequest('phone_not_allowed', `${field}: premium-rate and shared-cost numbers are not allowed`, {
-      field,
-    });
+    throw new AppError(
+      'phone_not_allowed',
+      `${field}: premium-rate and shared-cost numbers are not allowed`,
+      {
+        field,
+      },
+    );
   }
   if (!parsed.country || !policy.allowedCountries.includes(parsed.country)) {
-    throw badRequest('phone_not_allowed', `${field}: numbers in this country are not allowed`, { field });
+    throw new AppError('phone_not_allowed', `${field}: numbers in this country are not allowed`, { field });
   }
   return parsed.number;
 }

@@ -8,7 +8,7 @@ import type { DeviceKeys } from '../devices/device-keys.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { DeviceStore } from '../devices/device-store.js';
 import { SIGNATURE_WINDOW_MS } from '../devices/signed-request.js';
-import { AppError, badRequest } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { type CodeSecrets, safeEqual } from '../security/secrets.js';
@@ -42,8 +42,6 @@ export interface PipushEnrolment {
   uri: string;
   expiresAt: string;
 }
-
-const unauthorized = (code: string, message: string) => new AppError(401, code, message);
 
 /**
  * The privacyIDEA Authenticator's push token protocol (README "privacyIDEA Authenticator"): enrolment URI,
@@ -120,7 +118,7 @@ export class PipushTokens {
   }): Promise<{ publicKey: string }> {
     const appKey = parseAppPublicKey(form.pubkey);
     if (!appKey)
-      throw badRequest('invalid_public_key', 'pubkey: a base64 DER SubjectPublicKeyInfo of an RSA key');
+      throw new AppError('invalid_public_key', 'pubkey: a base64 DER SubjectPublicKeyInfo of an RSA key');
     const serial = form.serial;
     const retried = await this.retriedRollout(serial, form.enrollment_credential, appKey.der);
     if (retried) return { publicKey: retried };
@@ -142,12 +140,12 @@ export class PipushTokens {
   /** Poll: a signed `serial|timestamp` within a minute, each signature once; answers the open challenge, if any. */
   async poll(query: { serial: string; timestamp: string; signature: string }): Promise<PipushChallenge[]> {
     const at = parseTimestamp(query.timestamp);
-    if (at === null) throw badRequest('invalid_request', 'timestamp: an ISO 8601 time with a time zone');
+    if (at === null) throw new AppError('invalid_request', 'timestamp: an ISO 8601 time with a time zone');
     if (Math.abs(at - this.deps.clock.now()) > SIGNATURE_WINDOW_MS)
-      throw unauthorized('stale_request', 'The timestamp is too far from the server time');
+      throw new AppError('stale_request', 'The timestamp is too far from the server time');
     const device = await this.token(query.serial);
     if (!verifyBase32(appKeyOf(device), `${query.serial}|${query.timestamp}`, query.signature))
-      throw unauthorized('bad_signature', 'The signature is not valid');
+      throw new AppError('bad_signature', 'The signature is not valid');
     const spent = createHash('sha256').update(query.signature.toUpperCase()).digest('base64url');
     const fresh = await this.deps.redis.set(
       this.deps.keys.nonce(`pipush:${device.id}`, spent),
@@ -156,7 +154,7 @@ export class PipushTokens {
       POLL_REPLAY_TTL_MS,
       'NX',
     );
-    if (fresh !== 'OK') throw unauthorized('replayed_request', 'This request was already received');
+    if (fresh !== 'OK') throw new AppError('replayed_request');
     await this.deps.devices.touch(device.id, this.deps.clock.now());
     const flow = await this.deps.push.openChallengeFor(device, { deliver: true });
     return flow ? [await this.challengeOf(device, flow)] : [];
@@ -181,12 +179,12 @@ export class PipushTokens {
       presenceAnswer: form.presence_answer,
     });
     if (!verifyBase32(appKeyOf(device), message, form.signature))
-      throw unauthorized('bad_signature', 'The signature is not valid');
+      throw new AppError('bad_signature', 'The signature is not valid');
     await this.deps.devices.touch(device.id, this.deps.clock.now());
     // A replayed or late answer finds no open challenge with its nonce: refused, nothing changes.
     const flow = await this.deps.push.openChallengeFor(device, { deliver: false });
     if (!flow || !safeEqual(form.nonce, pushContext(flow).challengeNonce))
-      throw new AppError(409, 'challenge_closed', 'No open challenge has this nonce');
+      throw new AppError('challenge_closed', 'No open challenge has this nonce');
     // "Was this request triggered by you?" "No, decline it" is the app's fraud report; any other decline denies.
     const decision = !decline ? 'approve' : form.decline_reason === 'unknown_trigger' ? 'fraud' : 'deny';
     const result = await this.deps.push.answer(device, flow.id, {
@@ -216,7 +214,7 @@ export class PipushTokens {
 
   private async token(serial: string): Promise<Device> {
     const device = await this.deps.devices.get(serial);
-    if (device?.kind !== 'pipush' || !device.serverKey) throw unauthorized('unknown_device', 'No such token');
+    if (device?.kind !== 'pipush' || !device.serverKey) throw new AppError('unknown_device', 'No such token');
     return device;
   }
 

@@ -54,7 +54,7 @@ export function pageBase(request: FastifyRequest, serviceName: string): PageBase
 
 export async function currentUser(users: UserStore, request: FastifyRequest): Promise<User> {
   const user = await users.get(request.portalSession?.username ?? '');
-  if (!user) throw new AppError(403, 'no_account', 'Your account is not set up for sign-in verification');
+  if (!user) throw new AppError('no_account');
   return user;
 }
 

@@ -17,7 +17,7 @@ export const REQUEST_REDIS_OPTIONS: RedisOptions = {
 
 export class RedisUnavailableError extends AppError {
   constructor() {
-    super(503, 'unavailable', 'The service is temporarily unavailable; try again shortly');
+    super('unavailable');
     this.name = 'RedisUnavailableError';
   }
 }

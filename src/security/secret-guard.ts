@@ -81,10 +81,10 @@ export class SecretGuard {
   async assertMayTry(username: string): Promise<void> {
     const standing = await this.deps.users.standing(username);
     const now = this.deps.clock.now();
-    if (isBlocked(standing, now)) throw new AppError(403, 'user_blocked', 'The user is blocked');
+    if (isBlocked(standing, now)) throw new AppError('user_blocked');
     const lock = lockState(standing, now);
     if (lock.locked) {
-      throw new AppError(423, 'user_locked', 'Too many failed attempts; try again later', {
+      throw new AppError('user_locked', 'Too many failed attempts; try again later', {
         hard: lock.hard,
         ...(lock.until !== null ? { retryAt: lock.until } : {}),
       });

@@ -16,7 +16,7 @@ import { type DeviceStore, userKeyOf } from '../devices/device-store.js';
 import type { FlowEngine } from '../engine/engine.js';
 import { newFlowId } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
-import { AppError, badRequest, conflict, notFound, tooMany } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
 import type { RateLimiter } from '../store/rate-limiter.js';
@@ -97,13 +97,13 @@ export class PushVerifications {
     const devices = (await this.deps.devices.list(user.username)).filter(
       (d) => d.kind !== 'pipush' || settings.pipushEnabled,
     );
-    if (devices.length === 0) throw conflict('no_device', 'The user has no activated mobile app');
+    if (devices.length === 0) throw new AppError('no_device');
     const allowed = await this.deps.limiter.hit(
       `push:user:${userKeyOf(user.username)}`,
       settings.limit.count,
       settings.limit.windowSeconds,
     );
-    if (!allowed) throw tooMany('rate_limited', 'Too many push requests; wait a few minutes');
+    if (!allowed) throw new AppError('rate_limited', 'Too many push requests; wait a few minutes');
     await this.supersedeOpenPush(user.username);
 
     const flowId = options.flowId ?? newFlowId();
@@ -190,19 +190,17 @@ export class PushVerifications {
   /** A device's signed answer. Refusals change nothing: the machine only sees an answer that may count. */
   async answer(device: Device, flowId: string, answer: DeviceAnswer) {
     if (answer.challengeId !== flowId)
-      throw badRequest('invalid_request', 'challengeId: does not match the URL');
+      throw new AppError('invalid_request', 'challengeId: does not match the URL');
     const flow = await this.deps.engine.get(flowId).catch(() => null);
-    if (!flow || flow.machine !== pushApprovalFlow.id)
-      throw notFound('challenge_not_found', 'No such challenge');
+    if (!flow || flow.machine !== pushApprovalFlow.id) throw new AppError('challenge_not_found');
     const context = pushContext(flow);
     if (flow.userId !== device.userId || !context.deviceIds.includes(device.id))
-      throw new AppError(403, 'forbidden', 'This device may not answer this challenge');
+      throw new AppError('forbidden');
     if (!isPushOpen(view(flow)))
-      throw new AppError(409, 'challenge_closed', `The challenge is already ${flow.status}`, {
+      throw new AppError('challenge_closed', `The challenge is already ${flow.status}`, {
         status: flow.status,
       });
-    if (answer.nonce !== context.challengeNonce)
-      throw new AppError(403, 'stale_challenge', 'This is not the current issue of the challenge');
+    if (answer.nonce !== context.challengeNonce) throw new AppError('stale_challenge');
 
     const numberDigest =
       answer.number && /^\d{1,10}$/.test(answer.number)

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { FlowEngine } from '../engine/engine.js';
 import { newFlowId } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
-import { badRequest, conflict } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { TotpService } from '../totp/totp-service.js';
 import type { User } from '../users/user.js';
 
@@ -26,8 +26,7 @@ export class TotpVerifications {
     user: User,
     options: { purpose: string; flowId?: string; parentId?: string },
   ): Promise<FlowRecord> {
-    if (!(await this.deps.totp.isActive(user.username)))
-      throw conflict('no_totp', 'The user has no activated authenticator app (TOTP)');
+    if (!(await this.deps.totp.isActive(user.username))) throw new AppError('no_totp');
     const at = this.deps.clock.now();
     const input: Omit<TotpCheckInput, 'flowId'> = {
       userId: user.username,
@@ -50,7 +49,7 @@ export class TotpVerifications {
   /** A typed code: a wrong one counts once in the flow (its failure is the flow's), never in the guard too. */
   async check(flow: FlowRecord, typed: string): Promise<FlowRecord> {
     const code = typed.replace(/\s/g, '');
-    if (!/^\d{6}$/.test(code)) throw badRequest('invalid_code', 'code: six digits');
+    if (!/^\d{6}$/.test(code)) throw new AppError('invalid_code', 'code: six digits');
     const judged = await this.deps.totp.judge(flow.userId, code);
     const result = await this.deps.engine.dispatch(
       flow.id,

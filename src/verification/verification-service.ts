@@ -9,7 +9,7 @@ import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
 import { newFlowId } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
-import { AppError, badRequest, conflict, notFound, tooMany } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { SecretHasher } from '../security/pin-hash.js';
 import type { SecretGuard } from '../security/secret-guard.js';
 import type { CodeSecrets } from '../security/secrets.js';
@@ -52,7 +52,7 @@ export class VerificationService {
     client?: { ip?: string; userAgent?: string };
   }): Promise<VerificationView & { code?: string; number?: string }> {
     const user = await this.deps.users.get(request.username);
-    if (!user) throw notFound('user_not_found', 'No such user');
+    if (!user) throw new AppError('user_not_found');
     await this.deps.guard.assertMayTry(user.username);
     return this.startWith(user, request.method ?? user.method, {
       flowId: newFlowId(),
@@ -68,7 +68,7 @@ export class VerificationService {
    */
   async startChild(child: VerificationChild, link: { childId: string; parentId: string }): Promise<void> {
     const stored = await this.deps.users.get(child.userId);
-    if (!stored) throw notFound('user_not_found', 'No such user');
+    if (!stored) throw new AppError('user_not_found');
     await this.deps.guard.assertMayTry(stored.username);
     const proofPinHash = child.prove?.pinHash ?? null;
     const user: User = child.prove
@@ -108,11 +108,7 @@ export class VerificationService {
     }
     if (method === 'totp') return verificationView(await this.deps.totp.start(user, link));
     if (method !== 'sms') {
-      throw new AppError(
-        422,
-        'method_not_available',
-        `The ${method} method is not available on this server yet`,
-      );
+      throw new AppError('method_not_available', `The ${method} method is not available on this server yet`);
     }
     return this.startSms(user, link);
   }
@@ -128,9 +124,8 @@ export class VerificationService {
     const { clock } = this.deps;
     const method = 'sms';
     const to = user.phones.mobile ?? user.phones.primary;
-    if (!to) throw conflict('no_phone', 'The user has no phone number for text messages');
-    if (await this.deps.sms.isOptedOut(to))
-      throw conflict('phone_opted_out', 'The number has opted out of texts');
+    if (!to) throw new AppError('no_phone', 'The user has no phone number for text messages');
+    if (await this.deps.sms.isOptedOut(to)) throw new AppError('phone_opted_out');
     await this.assertSendAllowed(user.username, to);
 
     const { otp } = this.deps.config;
@@ -177,13 +172,13 @@ export class VerificationService {
     const pending = await this.deps.engine.get(id);
     if (this.deps.totp.isTotp(pending)) {
       if (pending.status !== 'pending')
-        throw conflict('verification_closed', `The verification is already ${pending.status}`);
+        throw new AppError('verification_closed', `The verification is already ${pending.status}`);
       return verificationView(await this.deps.totp.check(pending, typed));
     }
     const flow = await this.pendingSmsFlow(id);
     const context = smsContext(flow);
     const parsed = parseSmsReply(typed);
-    if (parsed.kind !== 'answer') throw badRequest('invalid_code', 'code: digits only');
+    if (parsed.kind !== 'answer') throw new AppError('invalid_code', 'code: digits only');
     const pinHash = await this.pinHashFor(flow, context);
     const facts = await judgeAnswer(
       this.deps.secrets,
@@ -204,8 +199,7 @@ export class VerificationService {
   async resend(id: string): Promise<VerificationView> {
     const flow = await this.pendingSmsFlow(id);
     const context = smsContext(flow);
-    if (context.sends >= context.maxSends)
-      throw tooMany('resend_limit', 'No more codes can be sent for this verification');
+    if (context.sends >= context.maxSends) throw new AppError('resend_limit');
     await this.assertSendAllowed(flow.userId, context.to);
     const nonce = this.deps.secrets.newNonce();
     const result = await this.deps.engine.dispatch(id, {
@@ -265,10 +259,9 @@ export class VerificationService {
 
   private async pendingSmsFlow(id: string): Promise<FlowRecord> {
     const flow = await this.deps.engine.get(id);
-    if (flow.machine !== smsOtpFlow.id)
-      throw conflict('wrong_method', 'This verification does not use a code');
+    if (flow.machine !== smsOtpFlow.id) throw new AppError('wrong_method');
     if (flow.status !== 'pending')
-      throw conflict('verification_closed', `The verification is already ${flow.status}`);
+      throw new AppError('verification_closed', `The verification is already ${flow.status}`);
     return flow;
   }
 
@@ -276,7 +269,7 @@ export class VerificationService {
     const { count, windowSeconds } = this.deps.config.sendLimit;
     const byUser = await this.deps.limiter.hit(`send:user:${username}`, count, windowSeconds);
     const byPhone = await this.deps.limiter.hit(`send:to:${to}`, count, windowSeconds);
-    if (!byUser || !byPhone) throw tooMany('rate_limited', 'Too many codes sent; wait a few minutes');
+    if (!byUser || !byPhone) throw new AppError('rate_limited', 'Too many codes sent; wait a few minutes');
   }
 }
 

@@ -14,7 +14,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
 import type { FlowEngine } from '../engine/engine.js';
 import type { FlowRecord } from '../engine/flow-store.js';
-import { conflict } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SecretHasher } from '../security/pin-hash.js';
 import type { CodeSecrets } from '../security/secrets.js';
@@ -66,7 +66,7 @@ export class VoiceCalls implements VoiceSessionHandler {
     const { config, clock } = this.deps;
     const { flowId } = link;
     const to = user.phones.primary ?? user.phones.mobile;
-    if (!to) throw conflict('no_phone', 'The user has no phone number to call');
+    if (!to) throw new AppError('no_phone', 'The user has no phone number to call');
     const mode = this.modeFor(user);
     const nonce = link.parentId ? SCREEN_CODE_LABEL : this.deps.secrets.newNonce();
     const code = mode === 'code' ? this.deps.secrets.codeFor(flowId, nonce, config.otp.length) : undefined;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refuseTexts } from '../../src/carriers/simulator/simulator-routes.js';
+import { clearRefusals, refuseTexts } from '../../src/carriers/simulator/simulator-routes.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import {
   codeIn,
@@ -165,6 +165,22 @@ describe('SMS verification over HTTP through the simulator', () => {
     expect(help!.body).toContain('Reply STOP to opt out');
     await effectsSettled(t);
     expect(await textsTo(t, mobile)).toHaveLength(1);
+  });
+
+  it('fails a verification at once when the carrier refuses its code text for good, without retrying', async () => {
+    const { username, mobile } = await userWithPhone();
+    refuseTexts(mobile, { status: 400, code: 21211, message: `The 'To' number ${mobile} is not valid.` });
+    try {
+      const { id } = await start(username);
+      const failed = await waitForStatus(t, id, 'failed');
+      expect(failed.reason).toBe('carrier-refused');
+      await effectsSettled(t);
+      const jobs = (await t.runtime.effectsQueue.getFailed()).filter((job) => job.data.flowId === id);
+      expect(jobs.map((job) => [job.name, job.attemptsMade])).toEqual([['sendSms', 1]]);
+      expect(await textsTo(t, mobile)).toEqual([]);
+    } finally {
+      clearRefusals(mobile);
+    }
   });
 
   it('speaks the user language', async () => {
