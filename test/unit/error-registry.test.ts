@@ -20,7 +20,9 @@ describe('the error registry', () => {
     const rows = Object.entries(ERRORS).map(
       ([code, { status, message }]) => `| \`${code}\` | ${status} | ${message} |`,
     );
-    expect(block('error-codes')).toBe(['| code | status | message |', '| --- | --- | --- |', ...rows].join('\n'));
+    expect(block('error-codes')).toBe(
+      ['| code | status | message |', '| --- | --- | --- |', ...rows].join('\n'),
+    );
   });
 
   it('is the README table of reasons', () => {
@@ -40,6 +42,12 @@ describe('the error registry', () => {
     const serverSide = Object.entries(ERRORS)
       .filter(([, { status }]) => status >= 500)
       .map(([code]) => code);
-    expect(serverSide.sort()).toEqual(['busy', 'directory_unavailable', 'internal', 'unavailable', 'unknown_machine']);
+    expect(serverSide.sort()).toEqual([
+      'busy',
+      'directory_unavailable',
+      'internal',
+      'unavailable',
+      'unknown_machine',
+    ]);
   });
 });
