@@ -61,7 +61,7 @@ has_command() { PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$1" >/d
 
 missing=()
 for pkg in "${packages[@]}"; do
-  if [[ "$mode" == run && "$pkg" == redis-server && -n "${REDIS_URL:-}" ]]; then
+  if [[ "$mode" == run && "$pkg" == redis-server && ( -n "${REDIS_URL:-}" || -n "${REDIS_SENTINELS:-}" ) ]]; then
     continue # an external Redis is configured: no embedded redis-server needed
   fi
   if ! has_command "${PACKAGE_COMMAND[$pkg]:-$pkg}"; then

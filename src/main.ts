@@ -20,9 +20,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const embedded = config.redisUrl
-    ? null
-    : await startEmbeddedRedis({ dataDir: join(config.dataDir, 'redis'), logger });
+  const embedded =
+    config.redisUrl || config.redisSentinel
+      ? null
+      : await startEmbeddedRedis({ dataDir: join(config.dataDir, 'redis'), logger });
   // Without LDAP settings, a demo OpenLDAP seeded from src/directory/demo-users.ldif stands in for the company's.
   if (!config.ldap && config.env === 'production') throw new Error('production: LDAP_URL is required');
   const demo = config.ldap ? null : await startDemoDirectory(config.dataDir, logger);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { flowRegistry } from '../flows/registry.js';
 import { smsWebhooks } from '../webhooks/sms-webhooks.js';
 import { voiceWebhooks } from '../webhooks/voice-webhooks.js';
@@ -62,6 +62,7 @@ import {
   REQUEST_REDIS_OPTIONS,
   RedisAvailability,
 } from './redis/redis-availability.js';
+import { connectRedis } from './redis/redis-connection.js';
 import { SecretHasher } from './security/pin-hash.js';
 import { SecretGuard } from './security/secret-guard.js';
 import { CodeSecrets, derivedKey } from './security/secrets.js';
@@ -76,6 +77,9 @@ import { SmsInbound } from './verification/sms-inbound.js';
 import { TotpVerifications } from './verification/totp-verifications.js';
 import { VerificationService } from './verification/verification-service.js';
 import { VoiceCalls } from './verification/voice-calls.js';
+
+/** How long a commit waits for a replica's acknowledgement when REDIS_REQUIRE_REPLICA is on. */
+const REPLICA_WAIT_MS = 1000;
 
 export interface RuntimeOptions {
   clock?: Clock;
@@ -157,20 +161,23 @@ export class Runtime {
     private readonly options: RuntimeOptions = {},
   ) {
     assertNoDevelopmentTools(config);
-    const redisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
     this.clock = options.clock ?? systemClock;
     for (const warning of config.warnings) logger.warn({ setting: warning }, 'weak setting');
     this.keys = new Keys(config.redisPrefix);
     // Connections that serve requests give up quickly when Redis is down (503, not a hang).
-    this.redis = new Redis(redisUrl, { ...REQUEST_REDIS_OPTIONS, lazyConnect: false });
+    this.redis = connectRedis(config, { ...REQUEST_REDIS_OPTIONS, lazyConnect: false });
     this.availability = new RedisAvailability(this.redis);
     // BullMQ workers want their own connection without a per-request retry limit: they wait Redis out.
-    this.queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.queueConnection = connectRedis(config, { maxRetriesPerRequest: null });
     // Enqueueing happens inside requests (the outbox relay): bounded too; the sweeper relays what it missed.
-    this.producerConnection = new Redis(redisUrl, REQUEST_REDIS_OPTIONS);
-    this.store = new FlowStore(this.redis, this.keys);
+    this.producerConnection = connectRedis(config, REQUEST_REDIS_OPTIONS);
+    this.store = new FlowStore(
+      this.redis,
+      this.keys,
+      config.redisRequireReplica ? { timeoutMs: REPLICA_WAIT_MS } : null,
+    );
     this.queues = createQueues(this.producerConnection, this.keys.queuePrefix());
-    const subscriber = new Redis(redisUrl, REQUEST_REDIS_OPTIONS);
+    const subscriber = connectRedis(config, REQUEST_REDIS_OPTIONS);
     for (const [name, connection] of [
       ['requests', this.redis],
       ['queues', this.queueConnection],
@@ -285,7 +292,7 @@ export class Runtime {
       logger,
     });
     this.waiter = new StatusWaiter(
-      new Redis(redisUrl, REQUEST_REDIS_OPTIONS),
+      connectRedis(config, REQUEST_REDIS_OPTIONS),
       this.keys.statusChannel(),
       logger,
     );
@@ -476,12 +483,15 @@ export class Runtime {
     if (this.options.workers === false || this.workers) return;
     this.workers = startWorkers({
       connection: this.queueConnection,
-      redis: this.redis,
+      // The done-marker waits Redis out (a failover, an outage) like the job it marks, instead of failing the
+      // job after one reconnect: a failed job runs again, and a text whose marker was not written is sent twice.
+      redis: this.queueConnection,
       keys: this.keys,
       engine: this.engine,
       handlers: this.handlers,
       logger: this.logger,
       metrics: this.metrics,
+      ...(this.config.redisRequireReplica ? { replicaWaitMs: REPLICA_WAIT_MS } : {}),
     });
     this.sweeper.start();
   }

@@ -15,6 +15,10 @@ export interface Config {
   logLevel: RawConfig['LOG_LEVEL'];
   dataDir: string;
   redisUrl: string | undefined;
+  /** Redis behind Sentinel: the sentinels to ask and the name of the master they watch (instead of a URL). */
+  redisSentinel: { sentinels: { host: string; port: number }[]; name: string } | undefined;
+  /** Every commit waits until a replica has it (`WAIT 1`), so a failover loses no committed verification. */
+  redisRequireReplica: boolean;
   redisPrefix: string;
   apiKey: string;
   apiKeyGenerated: boolean;
@@ -137,9 +141,11 @@ function resolveConfig(raw: RawConfig): Config {
   const carrier: CarrierName =
     raw.CARRIER ?? (raw.SIGNALWIRE_PROJECT_ID && raw.SIGNALWIRE_API_TOKEN ? 'signalwire-cxml' : 'simulator');
   if (production) {
-    for (const key of ['API_KEY', 'SIGNING_KEY', 'SECRET_KEY', 'PUBLIC_URL', 'REDIS_URL'] as const) {
+    for (const key of ['API_KEY', 'SIGNING_KEY', 'SECRET_KEY', 'PUBLIC_URL'] as const) {
       if (!raw[key]) problems.push(`${key}: required when NODE_ENV=production`);
     }
+    if (!raw.REDIS_URL && !raw.REDIS_SENTINELS?.length)
+      problems.push('REDIS_URL: required when NODE_ENV=production (or REDIS_SENTINELS)');
     if (carrier === 'simulator')
       problems.push('CARRIER: the simulator cannot be used when NODE_ENV=production');
     if (!raw.SMTP_URL)
@@ -180,6 +186,7 @@ function resolveConfig(raw: RawConfig): Config {
     problems.push(
       'METRICS_TOKEN: required when METRICS_PORT listens beyond loopback (METRICS_HOST) in production',
     );
+  const sentinels = parseSentinels(raw, problems);
   const trustProxy = parseTrustProxy(raw.TRUST_PROXY);
   if (!trustProxy.ok) problems.push(`TRUST_PROXY: ${trustProxy.problem}`);
   if (problems.length || !trustProxy.ok) throw new ConfigError(problems);
@@ -194,6 +201,8 @@ function resolveConfig(raw: RawConfig): Config {
     logLevel: raw.LOG_LEVEL,
     dataDir,
     redisUrl: raw.REDIS_URL,
+    redisSentinel: sentinels,
+    redisRequireReplica: raw.REDIS_REQUIRE_REPLICA,
     redisPrefix: raw.REDIS_PREFIX,
     apiKey: raw.API_KEY ?? randomBytes(24).toString('base64url'),
     apiKeyGenerated: !raw.API_KEY,
@@ -310,6 +319,25 @@ function ldapTransportProblems(raw: RawConfig, production: boolean): string[] {
     }
   }
   return problems;
+}
+
+/** `host:port,host:port` and the master's name, both or neither, and not beside REDIS_URL. */
+function parseSentinels(raw: RawConfig, problems: string[]): Config['redisSentinel'] {
+  const list = raw.REDIS_SENTINELS ?? [];
+  if (!list.length && !raw.REDIS_SENTINEL_NAME) return undefined;
+  if (!list.length || !raw.REDIS_SENTINEL_NAME) {
+    problems.push('REDIS_SENTINELS / REDIS_SENTINEL_NAME: set both or neither');
+    return undefined;
+  }
+  if (raw.REDIS_URL) problems.push('REDIS_URL: not with REDIS_SENTINELS (the sentinels name the master)');
+  const sentinels = [];
+  for (const entry of list) {
+    const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || port < 1 || port > 65535) problems.push(`REDIS_SENTINELS: ${entry} is not host:port`);
+    else sentinels.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  return { sentinels, name: raw.REDIS_SENTINEL_NAME };
 }
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { StatusWaiter } from '../api/status-waiter.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load-config.js';
@@ -8,6 +8,7 @@ import type { Keys } from '../engine/keys.js';
 import type { Logger } from '../log.js';
 import { pipushRoutes } from '../pipush/pipush-routes.js';
 import { PipushTokens } from '../pipush/pipush-tokens.js';
+import { connectRedis } from '../redis/redis-connection.js';
 import type { SecretHasher } from '../security/pin-hash.js';
 import { SecretBox } from '../security/secret-box.js';
 import type { SecretGuard } from '../security/secret-guard.js';
@@ -30,7 +31,7 @@ import { type PushEndpointPolicy, WebPushNotifier } from './web-push-notifier.js
 export function createMobileApp(deps: {
   config: Pick<
     Config,
-    'env' | 'dataDir' | 'publicUrl' | 'serviceName' | 'fraudBlockDays' | 'push' | 'redisUrl'
+    'env' | 'dataDir' | 'publicUrl' | 'serviceName' | 'fraudBlockDays' | 'push' | 'redisUrl' | 'redisSentinel'
   >;
   redis: Redis;
   keys: Keys;
@@ -93,11 +94,7 @@ export function createMobileApp(deps: {
   const adapters: DeviceNotifier[] = [new LongPollNotifier(redis, keys)];
   if (vapid) adapters.push(new WebPushNotifier({ devices, users: deps.users, vapid, policy, clock, logger }));
   const notifier = new DeviceNotifiers(adapters, logger);
-  const wakeWaiter = new StatusWaiter(
-    new Redis(config.redisUrl ?? 'redis://127.0.0.1:6379'),
-    keys.wakeChannel(),
-    logger,
-  );
+  const wakeWaiter = new StatusWaiter(connectRedis(config), keys.wakeChannel(), logger);
   const signed = new SignedRequests({ redis, keys, devices, clock });
   // The privacyIDEA Authenticator: another protocol over the same devices, pushes and lockout.
   const pipush = config.push.pipush.enabled

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Effect, VerificationStatus } from '../../flows/effects.js';
+import { RedisUnavailableError } from '../redis/redis-availability.js';
 import { COMMIT_SCRIPT } from './commit-script.js';
 import type { Keys } from './keys.js';
 
@@ -73,6 +74,8 @@ export class FlowStore {
   constructor(
     readonly redis: Redis,
     readonly keys: Keys,
+    /** REDIS_REQUIRE_REPLICA: a commit counts only once a replica holds it (WAIT 1 for this long). */
+    private readonly replica: { timeoutMs: number } | null = null,
   ) {
     // defineCommand sends EVALSHA and falls back to EVAL once after a Redis restart flushed the script cache.
     if (!('mfaCommit' in redis)) redis.defineCommand('mfaCommit', { numberOfKeys: 6, lua: COMMIT_SCRIPT });
@@ -131,9 +134,23 @@ export class FlowStore {
       request.index?.ttlSeconds ?? 0,
       request.fence ?? '',
     );
-    if (kind === 'ok') return { kind, version: Number(value) };
+    if (kind === 'ok') {
+      await this.awaitReplica();
+      return { kind, version: Number(value) };
+    }
     if (kind === 'conflict') return { kind, currentVersion: Number(value) };
     return { kind: 'duplicate', value };
+  }
+
+  /**
+   * Under Sentinel a failover promotes a replica, which lacks whatever the master had not yet sent it. Waiting
+   * for one replica's acknowledgement makes a commit survive that: a caller is told "committed" only then, and
+   * a commit no replica acknowledged in time answers 503 (it stands on the master; its outbox is swept).
+   */
+  private async awaitReplica(): Promise<void> {
+    if (!this.replica) return;
+    const acknowledged = Number(await this.redis.call('WAIT', '1', String(this.replica.timeoutMs)));
+    if (acknowledged < 1) throw new RedisUnavailableError();
   }
 
   async seenIdempotency(key: string): Promise<string | null> {

@@ -52,6 +52,8 @@ export function startWorkers(deps: {
   handlers: EffectHandlers;
   logger: Logger;
   concurrency?: number;
+  /** REDIS_REQUIRE_REPLICA: a done-marker waits for a replica too, so a failover cannot run the effect again. */
+  replicaWaitMs?: number;
   metrics?: Pick<EngineMetrics, 'effectJob' | 'carrierError'>;
 }): EngineWorkers {
   const { keys, redis, logger } = deps;
@@ -80,6 +82,7 @@ export function startWorkers(deps: {
         if (!handler) throw new Error(`no handler for effect ${effect.type}`);
         await handler(effect, { flowId, jobId });
         await redis.set(doneKey, '1', 'EX', DONE_TTL_SECONDS);
+        if (deps.replicaWaitMs) await redis.call('WAIT', '1', String(deps.replicaWaitMs));
       } catch (err) {
         deps.metrics?.effectJob(effect.type, 'failed');
         if (err instanceof CarrierError) deps.metrics?.carrierError(effect.type, err.status);
