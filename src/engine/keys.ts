@@ -13,6 +13,7 @@ export class Keys {
   pendingOutboxes = () => `${this.tag}:outbox:pending`;
   idempotency = (key: string) => `${this.tag}:idem:${key}`;
   effectDone = (jobId: string) => `${this.tag}:effect-done:${jobId}`;
+  effectClaim = (jobId: string) => `${this.tag}:effect-claim:${jobId}`;
   statusChannel = () => `${this.tag}:flow-status`;
   user = (username: string) => `${this.tag}:user:${username}`;
   users = () => `${this.tag}:users`;

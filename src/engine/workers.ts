@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Effect } from '../../flows/effects.js';
@@ -44,6 +45,21 @@ export interface EngineWorkers {
  * for it (`effectGate`). A crash after the carrier accepted a text but before the marker resends it only while the
  * flow still waits for that code, with the same code: a duplicate, never a second code, never after the verdict.
  */
+/** How long a run's claim on a job keeps another run of it off (longer than a carrier request may take). */
+const CLAIM_MS = 12_000;
+
+/**
+ * REDIS_REQUIRE_REPLICA: a failover can bring back a job whose run had already started on the lost master (its
+ * move to active was never replicated) while that run still finishes its send. A claim written and replicated
+ * before the handler runs keeps the second run off until the first has written its done-marker (the retry then
+ * skips) or has died (the claim expires and the retry runs).
+ */
+async function claimRun(redis: Redis, key: string, replicaWaitMs: number): Promise<void> {
+  const claimed = await redis.set(key, randomBytes(8).toString('hex'), 'PX', CLAIM_MS, 'NX');
+  if (!claimed) throw new Error('another run of this effect is in flight; retried later');
+  await redis.call('WAIT', '1', String(replicaWaitMs));
+}
+
 export function startWorkers(deps: {
   connection: Redis;
   redis: Redis;
@@ -78,6 +94,7 @@ export function startWorkers(deps: {
         return;
       }
       const handler = deps.handlers[effect.type as keyof EffectHandlers] as EffectHandler | undefined;
+      if (deps.replicaWaitMs) await claimRun(redis, keys.effectClaim(jobId), deps.replicaWaitMs);
       try {
         if (!handler) throw new Error(`no handler for effect ${effect.type}`);
         await handler(effect, { flowId, jobId });
@@ -85,6 +102,7 @@ export function startWorkers(deps: {
         if (deps.replicaWaitMs) await redis.call('WAIT', '1', String(deps.replicaWaitMs));
       } catch (err) {
         deps.metrics?.effectJob(effect.type, 'failed');
+        if (deps.replicaWaitMs) await redis.del(keys.effectClaim(jobId)).catch(() => 0);
         if (err instanceof CarrierError) deps.metrics?.carrierError(effect.type, err.status);
         throw err;
       }
